@@ -1,0 +1,1 @@
+import { x } from '@vhsm/pkcs11'; export const y = x + 1;
