@@ -1,0 +1,10 @@
+/**
+ * Asymmetric mechanisms on WebCrypto: RSA (PKCS#1 v1.5 and PSS with SHA-x, OAEP), EC (P-256/384/521
+ * ECDSA with SHA-x, ECDH), Ed25519, and the key type codecs for CKK_RSA, CKK_EC, CKK_EC_EDWARDS.
+ */
+import type { KeyTypeCodec, MechanismProvider } from '../types.js';
+import { ecKeyPairGen, ecdsaProviders } from './ec.js';
+
+export const asymmetricProviders: MechanismProvider[] = [ecKeyPairGen, ...ecdsaProviders] as MechanismProvider[];
+
+export const asymmetricKeyTypes: KeyTypeCodec[] = [];
