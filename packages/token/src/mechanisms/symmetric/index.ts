@@ -1,0 +1,11 @@
+/** Symmetric mechanisms (AES, HMAC, digests, HKDF, PBKDF2) and the secret key types, for the registry. */
+import type { KeyTypeCodec, MechanismProvider } from '../types.js';
+import { aesCbcPad } from './aes-cbc-pad.js';
+import { aesGcm } from './aes-gcm.js';
+import { aesKeyGen } from './aes-keygen.js';
+import { aesKeyWrap } from './aes-kw.js';
+import { secretKeyTypes } from './keys.js';
+
+export const symmetricProviders: MechanismProvider[] = [aesKeyGen, aesGcm, aesCbcPad, aesKeyWrap] as MechanismProvider[];
+
+export const symmetricKeyTypes: KeyTypeCodec[] = secretKeyTypes;

@@ -1,0 +1,97 @@
+/** Assertion and byte helpers shared by the symmetric providers; every failure names its field. */
+import { CKR_MECHANISM_PARAM_INVALID } from '@vhsm/pkcs11';
+import { CkrError, ckr } from '../../errors.js';
+
+export const AES_BLOCK = 16;
+
+/** A plain object parameter (not null, not an array); `field` names it in the error. */
+export function aobject(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A Uint8Array, optionally of one of `lengths` or within [min, max]. */
+export function abytes(
+  value: unknown,
+  field: string,
+  constraint?: { lengths?: readonly number[]; min?: number; max?: number },
+): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected a Uint8Array`);
+  }
+  const n = value.length;
+  if (constraint?.lengths && !constraint.lengths.includes(n)) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected ${constraint.lengths.join(' or ')} bytes, got ${n}`);
+  }
+  if (constraint?.min !== undefined && n < constraint.min) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected at least ${constraint.min} bytes, got ${n}`);
+  }
+  if (constraint?.max !== undefined && n > constraint.max) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected at most ${constraint.max} bytes, got ${n}`);
+  }
+  return value;
+}
+
+/** A non-negative safe integer. */
+export function anumber(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected a non-negative integer`);
+  }
+  return value;
+}
+
+export function aboolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: expected a boolean`);
+  return value;
+}
+
+/** For mechanisms without a parameter: absent, null or an empty byte string. */
+export function anone(value: unknown, field: string): undefined {
+  if (value === undefined || value === null || (value instanceof Uint8Array && value.length === 0)) return undefined;
+  throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: this mechanism takes no parameter`);
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A copy backed by its own ArrayBuffer (WebCrypto's BufferSource typing, and no aliasing of caller data). */
+export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
+/**
+ * Runs a WebCrypto call and turns anything it throws into `code` (a CkrError passes through), so no
+ * DOMException reaches the engine. The detail names the operation, never data.
+ */
+export async function mapFailure<T>(code: number, detail: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof CkrError) throw e;
+    throw ckr(code, detail);
+  }
+}
+
+/** Collects the chunks of a multi-part operation that WebCrypto can only do in one shot. */
+export class Buffered {
+  private chunks: Uint8Array[] = [];
+  push(data: Uint8Array): void {
+    this.chunks.push(own(data));
+  }
+  take(): Uint8Array<ArrayBuffer> {
+    const all = concat(...this.chunks);
+    this.chunks = [];
+    return all;
+  }
+}
