@@ -10,14 +10,16 @@ import {
   CKR_ARGUMENTS_BAD,
   CKR_ATTRIBUTE_TYPE_INVALID,
   CKR_ATTRIBUTE_VALUE_INVALID,
+  CKR_FUNCTION_NOT_SUPPORTED,
   CKR_GENERAL_ERROR,
   CKR_MECHANISM_INVALID,
   CKR_MECHANISM_PARAM_INVALID,
   CKZ_DATA_SPECIFIED,
+  CK_UNAVAILABLE_INFORMATION,
   Pkcs11Error,
   attributeKind,
 } from '@vhsm/pkcs11';
-import type { Attribute, Mechanism, Template } from '@vhsm/pkcs11';
+import type { AttributeValue, Mechanism } from '@vhsm/pkcs11';
 
 /** CK_ULONG and every handle are 8 bytes, little-endian, on the 64-bit Linux/macOS/Windows builds we support. */
 const ULONG_SIZE = 8;
@@ -46,6 +48,13 @@ export function encodeHandle(handle: unknown, method: string, what: string): Buf
 
 export function decodeHandle(b: Buffer): number {
   return Number(b.readBigUInt64LE(0));
+}
+
+const ULONG_MAX = (1n << 64n) - 1n;
+
+/** A CK_ULONG as a number; ~0 (CK_UNAVAILABLE_INFORMATION in C) becomes the contract's constant. */
+export function ulongToNumber(n: bigint | number): number {
+  return BigInt(n) === ULONG_MAX ? CK_UNAVAILABLE_INFORMATION : Number(n);
 }
 
 /** A copy, so that callers never hold a view over memory pkcs11js (or we) may reuse. */
@@ -92,8 +101,8 @@ export function encodeTemplate(template: unknown, method: string, withValues: bo
     const { type, value } = attr as { type?: unknown; value?: unknown };
     if (typeof type !== 'number') throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, `template[${i}].type must be a number`);
     if (!isUint32(type)) throw new Pkcs11Error(CKR_ATTRIBUTE_TYPE_INVALID, method, `template[${i}].type is out of range`);
-    if (!withValues || value === undefined) return { type };
-    return { type, value: encodeValue(type, value, method, i) };
+    const encoded = withValues && value !== undefined ? encodeValue(type, value, method, i) : undefined;
+    return encoded === undefined ? { type } : { type, value: encoded };
   });
 }
 
@@ -104,22 +113,35 @@ function encodeValue(type: number, value: unknown, method: string, i: number): B
     return encodeUlong(value);
   }
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Array.isArray(value)) {
+    // CK_MECHANISM_TYPE arrays (CKA_ALLOWED_MECHANISMS) are flat; nested templates need pointers.
+    if (!value.every(isUlong)) {
+      throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, `template[${i}].value: nested templates cannot be passed through pkcs11js`);
+    }
+    return Buffer.concat(value.map(encodeUlong));
+  }
   if (value instanceof Uint8Array) {
     // pkcs11js rejects date values shorter than a CK_DATE, but an empty date is valid PKCS#11:
     // a missing value is passed as pValue NULL, ulValueLen 0, which is what the module sees for it.
     if (value.byteLength === 0 && isDateType(type)) return undefined;
     return Buffer.from(value);
   }
-  throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, `template[${i}].value must be a boolean, number, string or Uint8Array`);
+  throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, `template[${i}].value must be a boolean, number, string, Uint8Array or number[]`);
 }
 
-/** A value returned by the module, typed by the attribute's kind (CONTRACT.md). */
-export function decodeValue(type: number, raw: Buffer): Attribute['value'] {
+/**
+ * A value returned by the module, typed by the attribute's kind (CONTRACT.md). A value whose size
+ * does not fit its kind stays bytes, so that a module's mistake shows instead of being guessed at.
+ */
+export function decodeValue(type: number, raw: Buffer): AttributeValue {
   switch (attributeKind(type)) {
     case 'bool':
       return raw.byteLength === 1 ? raw[0] !== 0 : copyBytes(raw);
     case 'ulong':
-      return raw.byteLength === ULONG_SIZE ? Number(raw.readBigUInt64LE(0)) : copyBytes(raw);
+      return raw.byteLength === ULONG_SIZE ? ulongToNumber(raw.readBigUInt64LE(0)) : copyBytes(raw);
+    case 'mechanisms':
+      if (raw.byteLength % ULONG_SIZE !== 0) return copyBytes(raw);
+      return Array.from({ length: raw.byteLength / ULONG_SIZE }, (_, i) => ulongToNumber(raw.readBigUInt64LE(i * ULONG_SIZE)));
     case 'string':
       return new TextDecoder().decode(raw);
     default:
@@ -138,10 +160,6 @@ function paramNumber(p: Record<string, unknown>, field: string, method: string, 
   const v = p[field] ?? fallback;
   if (!isUint32(v)) throw new Pkcs11Error(CKR_MECHANISM_PARAM_INVALID, method, `parameter.${field} must be an integer`);
   return v;
-}
-
-function withoutUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**
@@ -169,16 +187,17 @@ export function encodeMechanism(mechanism: unknown, method: string): P.Mechanism
     return { mechanism: type, parameter: encodeUlong(parameter) };
   }
   if (typeof parameter !== 'object') throw new Pkcs11Error(CKR_MECHANISM_PARAM_INVALID, method, 'parameter has an unknown shape');
-  const p = parameter as Record<string, unknown>;
+  const p = parameter as unknown as Record<string, unknown>;
   if ('iv' in p) {
     const iv = paramBytes(p, 'iv', method, true) as Buffer;
-    const gcm: P.AesGCM = withoutUndefined({
+    const aad = paramBytes(p, 'aad', method, false);
+    const gcm: P.AesGCM = {
       type: pkcs11js.CK_PARAMS_AES_GCM_v240,
       iv,
       ivBits: iv.byteLength * 8,
-      aad: paramBytes(p, 'aad', method, false),
       tagBits: paramNumber(p, 'tagBits', method, 128),
-    });
+      ...(aad !== undefined && { aad }),
+    };
     return { mechanism: type, parameter: gcm };
   }
   if ('cb' in p) {
@@ -196,22 +215,24 @@ export function encodeMechanism(mechanism: unknown, method: string): P.Mechanism
     return { mechanism: type, parameter: pss };
   }
   if ('hashAlg' in p) {
-    const oaep: P.RsaOAEP = withoutUndefined({
+    const sourceData = paramBytes(p, 'sourceData', method, false);
+    const oaep: P.RsaOAEP = {
       type: pkcs11js.CK_PARAMS_RSA_OAEP,
       hashAlg: paramNumber(p, 'hashAlg', method),
       mgf: paramNumber(p, 'mgf', method),
       source: paramNumber(p, 'source', method, CKZ_DATA_SPECIFIED),
-      sourceData: paramBytes(p, 'sourceData', method, false),
-    });
+      ...(sourceData !== undefined && { sourceData }),
+    };
     return { mechanism: type, parameter: oaep };
   }
   if ('publicData' in p) {
-    const ecdh: P.ECDH1 = withoutUndefined({
+    const sharedData = paramBytes(p, 'sharedData', method, false);
+    const ecdh: P.ECDH1 = {
       type: pkcs11js.CK_PARAMS_EC_DH,
       kdf: paramNumber(p, 'kdf', method),
       publicData: paramBytes(p, 'publicData', method, true) as Buffer,
-      sharedData: paramBytes(p, 'sharedData', method, false),
-    });
+      ...(sharedData !== undefined && { sharedData }),
+    };
     return { mechanism: type, parameter: ecdh };
   }
   throw new Pkcs11Error(CKR_MECHANISM_PARAM_INVALID, method, 'parameter has an unknown shape');
@@ -237,4 +258,3 @@ export function toPkcs11Error(e: unknown, method: string): Pkcs11Error {
   return new Pkcs11Error(CKR_GENERAL_ERROR, method, String(e));
 }
 
-export type { Template };

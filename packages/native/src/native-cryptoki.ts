@@ -2,6 +2,7 @@
 import pkcs11js from 'pkcs11js';
 import type * as P from 'pkcs11js';
 import {
+  CKF_CLOCK_ON_TOKEN,
   CKR_ARGUMENTS_BAD,
   CKR_BUFFER_TOO_SMALL,
   CKR_CRYPTOKI_NOT_INITIALIZED,
@@ -14,11 +15,12 @@ import {
 } from '@vhsm/pkcs11';
 import type {
   Attribute,
+  AttributeValue,
   CryptokiApi,
-  Info,
   KeyPair,
   Mechanism,
   MechanismInfo,
+  ModuleInfo,
   SessionInfo,
   SlotInfo,
   Template,
@@ -35,6 +37,7 @@ import {
   isTypeError,
   toBuffer,
   toPkcs11Error,
+  ulongToNumber,
 } from './codec.js';
 
 export interface NativeCryptokiOptions {
@@ -61,6 +64,14 @@ function paddedLabel(label: unknown, method: string): string {
 function pinString(pin: unknown, method: string): string {
   if (typeof pin !== 'string') throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, 'PIN must be a string');
   return pin;
+}
+
+/** Handles asked for by C_FindObjects when the caller names no maximum. */
+const FIND_BATCH = 1024;
+
+/** CK_INFO, CK_SLOT_INFO and CK_TOKEN_INFO strings are blank padded in C; the contract's are not. */
+function trimmed(s: string): string {
+  return s.replace(/[ \0]+$/, '');
 }
 
 function isRv(e: unknown, code: number): boolean {
@@ -136,22 +147,67 @@ export class NativeCryptoki implements CryptokiApi {
     this.#run('C_Finalize', (m) => m.C_Finalize());
   }
 
-  async C_GetInfo(): Promise<Info> {
-    return this.#run('C_GetInfo', (m) => m.C_GetInfo());
+  async C_GetInfo(): Promise<ModuleInfo> {
+    return this.#run('C_GetInfo', (m) => {
+      const info = m.C_GetInfo();
+      return {
+        cryptokiVersion: info.cryptokiVersion,
+        manufacturerID: trimmed(info.manufacturerID),
+        flags: info.flags,
+        libraryDescription: trimmed(info.libraryDescription),
+        libraryVersion: info.libraryVersion,
+      };
+    });
   }
 
   // --- Slots and tokens ------------------------------------------------------------------------
 
-  async C_GetSlotList(tokenPresent: boolean): Promise<number[]> {
-    return this.#run('C_GetSlotList', (m) => m.C_GetSlotList(tokenPresent).map(decodeHandle));
+  async C_GetSlotList(tokenPresent?: boolean): Promise<number[]> {
+    return this.#run('C_GetSlotList', (m) =>
+      (tokenPresent === undefined ? m.C_GetSlotList() : m.C_GetSlotList(tokenPresent)).map(decodeHandle),
+    );
   }
 
   async C_GetSlotInfo(slot: number): Promise<SlotInfo> {
-    return this.#run('C_GetSlotInfo', (m) => m.C_GetSlotInfo(encodeHandle(slot, 'C_GetSlotInfo', 'slot')));
+    return this.#run('C_GetSlotInfo', (m) => {
+      const info = m.C_GetSlotInfo(encodeHandle(slot, 'C_GetSlotInfo', 'slot'));
+      return {
+        slotDescription: trimmed(info.slotDescription),
+        manufacturerID: trimmed(info.manufacturerID),
+        flags: info.flags,
+        hardwareVersion: info.hardwareVersion,
+        firmwareVersion: info.firmwareVersion,
+      };
+    });
   }
 
   async C_GetTokenInfo(slot: number): Promise<TokenInfo> {
-    return this.#run('C_GetTokenInfo', (m) => m.C_GetTokenInfo(encodeHandle(slot, 'C_GetTokenInfo', 'slot')));
+    return this.#run('C_GetTokenInfo', (m) => {
+      const info = m.C_GetTokenInfo(encodeHandle(slot, 'C_GetTokenInfo', 'slot'));
+      // pkcs11js gives the memory sizes as BigInts (CK_UNAVAILABLE_INFORMATION does not fit a uint32).
+      const memory = (n: number | bigint): number => ulongToNumber(n);
+      return {
+        label: trimmed(info.label),
+        manufacturerID: trimmed(info.manufacturerID),
+        model: trimmed(info.model),
+        serialNumber: trimmed(info.serialNumber),
+        flags: info.flags,
+        maxSessionCount: info.maxSessionCount,
+        sessionCount: info.sessionCount,
+        maxRwSessionCount: info.maxRwSessionCount,
+        rwSessionCount: info.rwSessionCount,
+        maxPinLen: info.maxPinLen,
+        minPinLen: info.minPinLen,
+        totalPublicMemory: memory(info.totalPublicMemory),
+        freePublicMemory: memory(info.freePublicMemory),
+        totalPrivateMemory: memory(info.totalPrivateMemory),
+        freePrivateMemory: memory(info.freePrivateMemory),
+        hardwareVersion: info.hardwareVersion,
+        firmwareVersion: info.firmwareVersion,
+        // Only meaningful with a clock; SoftHSM2 fills it in regardless.
+        utcTime: (info.flags & CKF_CLOCK_ON_TOKEN) !== 0 ? info.utcTime : '',
+      };
+    });
   }
 
   async C_GetMechanismList(slot: number): Promise<number[]> {
@@ -257,7 +313,7 @@ export class NativeCryptoki implements CryptokiApi {
       for (const { type } of request) {
         // pkcs11js hands nested templates to the module without buffers for their values.
         if (attributeKind(type) === 'attributes') {
-          throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, 'attribute-array values cannot be read through pkcs11js');
+          throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, 'nested templates cannot be read through pkcs11js');
         }
       }
       return this.#getAttributes(m, s, o, request);
@@ -273,7 +329,7 @@ export class NativeCryptoki implements CryptokiApi {
     // pkcs11js writes the values into the template it is given: give it a fresh one each time.
     const get = (types: P.Template): P.Attribute[] =>
       m.C_GetAttributeValue(session, object, types.map(({ type }) => ({ type })));
-    const decode = (result: P.Attribute[]): Attribute[] =>
+    const decode = (result: P.Attribute[]): { type: number; value: AttributeValue }[] =>
       result.map(({ type, value }) => {
         if (!Buffer.isBuffer(value)) throw new Pkcs11Error(CKR_GENERAL_ERROR, 'C_GetAttributeValue', 'module returned no value');
         return { type, value: decodeValue(type, value) };
@@ -285,7 +341,7 @@ export class NativeCryptoki implements CryptokiApi {
       if (!isTypeError(e) || dates.length === 0) throw e;
     }
     const others = request.filter(({ type }) => attributeKind(type) !== 'date');
-    const values = new Map<number, Attribute['value']>();
+    const values = new Map<number, AttributeValue>();
     if (others.length > 0) {
       for (const attr of decode(get(others))) values.set(attr.type, attr.value);
     }
@@ -293,13 +349,17 @@ export class NativeCryptoki implements CryptokiApi {
       if (values.has(type)) continue;
       try {
         const [attr] = decode(get([{ type }]));
-        values.set(type, attr?.value);
+        if (attr?.value !== undefined) values.set(type, attr.value);
       } catch (e) {
         if (!isTypeError(e)) throw e;
         values.set(type, new Uint8Array(0));
       }
     }
-    return request.map(({ type }) => ({ type, value: values.get(type) }));
+    return request.map(({ type }) => {
+      const value = values.get(type);
+      if (value === undefined) throw new Pkcs11Error(CKR_GENERAL_ERROR, 'C_GetAttributeValue', 'module returned no value');
+      return { type, value };
+    });
   }
 
   async C_SetAttributeValue(session: number, object: number, template: Template): Promise<void> {
@@ -318,7 +378,7 @@ export class NativeCryptoki implements CryptokiApi {
     this.#run(method, (m) => m.C_FindObjectsInit(encodeHandle(session, method, 'session'), encodeTemplate(template, method, true)));
   }
 
-  async C_FindObjects(session: number, max = 1): Promise<number[]> {
+  async C_FindObjects(session: number, max = FIND_BATCH): Promise<number[]> {
     const method = 'C_FindObjects';
     if (!Number.isSafeInteger(max) || max < 1) throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, 'max must be a positive integer');
     return this.#run(method, (m) => m.C_FindObjects(encodeHandle(session, method, 'session'), max).map(decodeHandle));

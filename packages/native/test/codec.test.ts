@@ -1,12 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import {
+  CKA_ALLOWED_MECHANISMS,
   CKA_CLASS,
   CKA_ID,
   CKA_LABEL,
   CKA_START_DATE,
   CKA_TOKEN,
   CKA_VALUE_LEN,
+  CKA_WRAP_TEMPLATE,
+  CK_UNAVAILABLE_INFORMATION,
   CKM_AES_CBC_PAD,
   CKM_AES_CTR,
   CKM_AES_GCM,
@@ -19,6 +22,7 @@ import {
   CKR_ARGUMENTS_BAD,
   CKR_ATTRIBUTE_TYPE_INVALID,
   CKR_ATTRIBUTE_VALUE_INVALID,
+  CKR_FUNCTION_NOT_SUPPORTED,
   CKR_GENERAL_ERROR,
   CKR_MECHANISM_INVALID,
   CKR_MECHANISM_PARAM_INVALID,
@@ -31,6 +35,7 @@ import {
   decodeValue,
   encodeHandle,
   encodeMechanism,
+  encodeUlong,
   encodeTemplate,
   toBuffer,
   toPkcs11Error,
@@ -79,6 +84,11 @@ describe('templates', () => {
     expect(empty).toEqual({ type: CKA_CLASS });
   });
 
+  test('encode a mechanism list as consecutive CK_ULONGs', () => {
+    const [attr] = encodeTemplate([{ type: CKA_ALLOWED_MECHANISMS, value: [CKM_AES_GCM, 0x1_0000_0001] }], 'C_X', true);
+    expect(attr?.value).toEqual(Buffer.concat([encodeUlong(CKM_AES_GCM), Buffer.from([1, 0, 0, 0, 1, 0, 0, 0])]));
+  });
+
   test('copy byte values', () => {
     const id = new Uint8Array([7]);
     const [attr] = encodeTemplate([{ type: CKA_ID, value: id }], 'C_X', true);
@@ -102,7 +112,11 @@ describe('templates', () => {
     rejectsWith(() => encodeTemplate([{ type: '1' }], 'C_X', true), CKR_ARGUMENTS_BAD);
     rejectsWith(() => encodeTemplate([{ type: 2 ** 33 }], 'C_X', true), CKR_ATTRIBUTE_TYPE_INVALID);
     rejectsWith(() => encodeTemplate([{ type: CKA_VALUE_LEN, value: -1 }], 'C_X', true), CKR_ATTRIBUTE_VALUE_INVALID);
-    rejectsWith(() => encodeTemplate([{ type: CKA_ID, value: [1] }], 'C_X', true), CKR_ARGUMENTS_BAD);
+    rejectsWith(() => encodeTemplate([{ type: CKA_ID, value: {} }], 'C_X', true), CKR_ARGUMENTS_BAD);
+    rejectsWith(
+      () => encodeTemplate([{ type: CKA_WRAP_TEMPLATE, value: [{ type: CKA_TOKEN, value: true }] }], 'C_X', true),
+      CKR_FUNCTION_NOT_SUPPORTED,
+    );
   });
 });
 
@@ -112,6 +126,11 @@ describe('attribute values', () => {
     expect(decodeValue(CKA_TOKEN, Buffer.from([0]))).toBe(false);
     expect(decodeValue(CKA_VALUE_LEN, Buffer.from([32, 0, 0, 0, 0, 0, 0, 0]))).toBe(32);
     expect(decodeValue(CKA_LABEL, Buffer.from('key one'))).toBe('key one');
+    expect(decodeValue(CKA_ALLOWED_MECHANISMS, Buffer.concat([encodeUlong(CKM_AES_GCM), encodeUlong(CKM_SHA256)]))).toEqual([
+      CKM_AES_GCM,
+      CKM_SHA256,
+    ]);
+    expect(decodeValue(CKA_VALUE_LEN, Buffer.alloc(8, 0xff))).toBe(CK_UNAVAILABLE_INFORMATION);
     const id = decodeValue(CKA_ID, Buffer.from([1, 2, 3]));
     expect(id).toEqual(new Uint8Array([1, 2, 3]));
     expect(Buffer.isBuffer(id)).toBe(false);

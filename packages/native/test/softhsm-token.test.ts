@@ -1,6 +1,7 @@
 /** NativeCryptoki over SoftHSM2: module, slots, sessions, login, objects and attributes. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  CKA_ALLOWED_MECHANISMS,
   CKA_CLASS,
   CKA_DECRYPT,
   CKA_ENCRYPT,
@@ -20,6 +21,8 @@ import {
   CKF_TOKEN_INITIALIZED,
   CKF_USER_PIN_INITIALIZED,
   CKK_AES,
+  CK_UNAVAILABLE_INFORMATION,
+  CKM_AES_CBC_PAD,
   CKM_AES_GCM,
   CKM_AES_KEY_GEN,
   CKM_ECDSA,
@@ -36,6 +39,7 @@ import {
   CKR_PIN_INCORRECT,
   CKR_SESSION_HANDLE_INVALID,
   CKR_SESSION_READ_ONLY,
+  CKR_SLOT_ID_INVALID,
   CKR_USER_ALREADY_LOGGED_IN,
   CKR_USER_NOT_LOGGED_IN,
   CKS_RO_PUBLIC_SESSION,
@@ -82,7 +86,8 @@ describe('module', () => {
 
   test('C_GetInfo describes SoftHSM2', async () => {
     const info = await f.p11.C_GetInfo();
-    expect(info.manufacturerID.trimEnd()).toBe('SoftHSM');
+    expect(info.manufacturerID).toBe('SoftHSM');
+    expect(info.libraryDescription).toBe('Implementation of PKCS11');
     expect(info.cryptokiVersion.major).toBe(2);
   });
 });
@@ -91,15 +96,22 @@ describe('slots and tokens', () => {
   test('the initialised token is listed with its label and flags', async () => {
     expect(await f.p11.C_GetSlotList(true)).toContain(f.slot);
     const info = await f.p11.C_GetTokenInfo(f.slot);
-    expect(info.label.trimEnd()).toBe(LABEL);
+    expect(info.label).toBe(LABEL);
+    expect(info.manufacturerID).toBe('SoftHSM project');
+    expect(info.model).toBe('SoftHSM v2');
+    expect(info.serialNumber).toMatch(/^[0-9a-f]{16}$/);
+    // SoftHSM2 has no clock and reports unknown memory sizes (~0 in C).
+    expect(info.utcTime).toBe('');
+    expect(info.totalPublicMemory).toBe(CK_UNAVAILABLE_INFORMATION);
+    expect(info.freePrivateMemory).toBe(CK_UNAVAILABLE_INFORMATION);
     expect(info.flags & CKF_TOKEN_INITIALIZED).toBe(CKF_TOKEN_INITIALIZED);
     expect(info.flags & CKF_USER_PIN_INITIALIZED).toBe(CKF_USER_PIN_INITIALIZED);
     expect(info.minPinLen).toBe(4);
   });
 
   test('C_GetSlotInfo answers for the slot and rejects an unknown one', async () => {
-    expect((await f.p11.C_GetSlotInfo(f.slot)).manufacturerID.trimEnd()).toBe('SoftHSM project');
-    await expectRv(f.p11.C_GetSlotInfo(0x7fff_fff0), 0x3 /* CKR_SLOT_ID_INVALID */, 'C_GetSlotInfo');
+    expect((await f.p11.C_GetSlotInfo(f.slot)).manufacturerID).toBe('SoftHSM project');
+    await expectRv(f.p11.C_GetSlotInfo(0x7fff_fff0), CKR_SLOT_ID_INVALID, 'C_GetSlotInfo');
   });
 
   test('mechanisms are listed as numbers with their info', async () => {
@@ -210,6 +222,17 @@ describe('objects and attributes', () => {
       { type: CKA_LOCAL, value: true },
       { type: CKA_TOKEN, value: false },
     ]);
+  });
+
+  test('CKA_ALLOWED_MECHANISMS goes in and comes back as number[]', async () => {
+    const key = await f.p11.C_GenerateKey(f.session, { mechanism: CKM_AES_KEY_GEN }, [
+      { type: CKA_VALUE_LEN, value: 16 },
+      { type: CKA_ALLOWED_MECHANISMS, value: [CKM_AES_GCM, CKM_AES_CBC_PAD] },
+    ]);
+    const [attr] = await f.p11.C_GetAttributeValue(f.session, key, [{ type: CKA_ALLOWED_MECHANISMS }]);
+    expect(attr?.type).toBe(CKA_ALLOWED_MECHANISMS);
+    // A set: SoftHSM2 returns it in its own order.
+    expect((attr?.value as number[]).toSorted()).toEqual([CKM_AES_GCM, CKM_AES_CBC_PAD].toSorted());
   });
 
   test('empty dates read as empty bytes; a module failure on a set date passes through', async () => {
