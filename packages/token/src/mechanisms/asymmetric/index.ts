@@ -4,7 +4,14 @@
  */
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
 import { ecKeyPairGen, ecdsaProviders } from './ec.js';
+import { rsaKeyPairGen, rsaPssProviders, rsaSignProviders } from './rsa.js';
 
-export const asymmetricProviders: MechanismProvider[] = [ecKeyPairGen, ...ecdsaProviders] as MechanismProvider[];
+export const asymmetricProviders: MechanismProvider[] = [
+  rsaKeyPairGen,
+  ...rsaSignProviders,
+  ...rsaPssProviders,
+  ecKeyPairGen,
+  ...ecdsaProviders,
+] as MechanismProvider[];
 
 export const asymmetricKeyTypes: KeyTypeCodec[] = [];
