@@ -1,5 +1,6 @@
 // The Cryptoki contract as TypeScript types: templates, mechanism parameters, result shapes
 // (pkcs11js field names) and the C_ function surface every backend implements.
+import type { ATTRIBUTE_KIND_TABLE, AttributeKind } from './attribute-kinds.js';
 
 // ---------------------------------------------------------------------------------------------
 // Attributes
@@ -18,6 +19,42 @@ export interface Attribute {
 }
 
 export type Template = Attribute[];
+
+/** The JS value of each attribute kind, as C_GetAttributeValue returns it. */
+export interface AttributeKindValues {
+  bool: boolean;
+  ulong: number;
+  string: string;
+  bytes: Uint8Array;
+  /** CK_DATE: 8 ASCII digits YYYYMMDD, or empty. */
+  date: Uint8Array;
+  attributes: Attribute[];
+  mechanisms: number[];
+}
+
+type TypesOfKind<K extends AttributeKind> = (typeof ATTRIBUTE_KIND_TABLE)[K][number];
+
+/** Every CKA_ value of the spec, as a union of literal types. */
+export type KnownAttributeType = TypesOfKind<AttributeKind>;
+
+/**
+ * The value type of attribute `T`: `AttributeValueFor<typeof CKA_LABEL>` is string. For a plain
+ * `number` or a type outside the spec (vendor) it is any AttributeValue.
+ */
+export type AttributeValueFor<T extends number> = T extends KnownAttributeType
+  ? { [K in AttributeKind]: T extends TypesOfKind<K> ? AttributeKindValues[K] : never }[AttributeKind]
+  : AttributeValue;
+
+/** An attribute whose value type follows from its (literal) type. */
+export type StrictAttribute = {
+  [T in KnownAttributeType]: { type: T; value?: AttributeValueFor<T> };
+}[KnownAttributeType];
+
+/**
+ * Opt-in checked template: `const t: StrictTemplate = [{ type: CKA_LABEL, value: new Uint8Array() }]`
+ * does not compile. Assignable to Template; vendor attributes need a plain Template.
+ */
+export type StrictTemplate = StrictAttribute[];
 
 // ---------------------------------------------------------------------------------------------
 // Mechanisms and their parameters
