@@ -4,8 +4,15 @@ import { aesCbcPad } from './aes-cbc-pad.js';
 import { aesGcm } from './aes-gcm.js';
 import { aesKeyGen } from './aes-keygen.js';
 import { aesKeyWrap } from './aes-kw.js';
+import { digestProviders } from './digest.js';
 import { secretKeyTypes } from './keys.js';
 
-export const symmetricProviders: MechanismProvider[] = [aesKeyGen, aesGcm, aesCbcPad, aesKeyWrap] as MechanismProvider[];
+export const symmetricProviders: MechanismProvider[] = [
+  aesKeyGen,
+  aesGcm,
+  aesCbcPad,
+  aesKeyWrap,
+  ...digestProviders,
+] as MechanismProvider[];
 
 export const symmetricKeyTypes: KeyTypeCodec[] = secretKeyTypes;
