@@ -5,6 +5,8 @@ import { aesGcm } from './aes-gcm.js';
 import { aesKeyGen } from './aes-keygen.js';
 import { aesKeyWrap } from './aes-kw.js';
 import { digestProviders } from './digest.js';
+import { genericSecretKeyGen } from './generic-keygen.js';
+import { hmacProviders } from './hmac.js';
 import { secretKeyTypes } from './keys.js';
 
 export const symmetricProviders: MechanismProvider[] = [
@@ -13,6 +15,8 @@ export const symmetricProviders: MechanismProvider[] = [
   aesCbcPad,
   aesKeyWrap,
   ...digestProviders,
+  genericSecretKeyGen,
+  ...hmacProviders,
 ] as MechanismProvider[];
 
 export const symmetricKeyTypes: KeyTypeCodec[] = secretKeyTypes;
