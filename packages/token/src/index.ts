@@ -1,1 +1,10 @@
-import { x } from '@vhsm/pkcs11'; export const y = x + 1;
+export * from '@vhsm/pkcs11';
+export { Cryptoki } from './cryptoki.js';
+export type { CryptokiOptions } from './cryptoki.js';
+export { Engine, DEFAULT_MAX_PIN_TRIES, DEFAULT_PBKDF2_ITERATIONS, MAX_PIN_LENGTH, MIN_PIN_LENGTH } from './engine.js';
+export type { EngineOptions } from './engine.js';
+export { MemoryStore } from './store.js';
+export type {
+  Commit, ObjectRecord, PinRecord, SealedBlob, StoredAttributes, StoredMaterial, TokenRecord, TokenStore,
+} from './store.js';
+export type { PolicyName } from './policy/policy.js';

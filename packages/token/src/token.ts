@@ -1,0 +1,167 @@
+/**
+ * One token: its record (label, PINs and their counters, key chain) and its token objects, shared
+ * by every application of an engine. PIN checks live here; sessions and login state do not.
+ */
+import {
+  CKF_LOGIN_REQUIRED, CKF_RNG, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED,
+  CKF_TOKEN_INITIALIZED, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED,
+  CKF_USER_PIN_LOCKED, CKF_USER_PIN_TO_BE_CHANGED, CKF_SO_PIN_TO_BE_CHANGED, CKF_RESTORE_KEY_NOT_NEEDED,
+  CKR_DEVICE_ERROR, CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED,
+} from '@vhsm/pkcs11';
+import { ckr } from './errors.js';
+import { EngineObject } from './objects.js';
+import type { Sealer } from './sealing.js';
+import type { Commit, PinRecord, TokenRecord, TokenStore } from './store.js';
+
+export type PinOwner = 'so' | 'user';
+
+export interface TokenSettings {
+  pbkdf2Iterations: number;
+  maxPinTries: number;
+}
+
+export class TokenState {
+  readonly slot: number;
+  record: TokenRecord | undefined;
+  /** Token objects by id, as of `generation`. */
+  objects = new Map<number, EngineObject>();
+  generation = -1;
+  /** TK, live while at least one application is logged in. */
+  tokenKey: CryptoKey | undefined;
+  /** The KEK of whoever logged in last, kept (non-extractable) to re-wrap TK for C_InitPIN. */
+  readonly pinKeys = new Map<PinOwner, CryptoKey>();
+  /** Applications logged in to this token (login is per application). */
+  readonly logins = new Map<object, PinOwner>();
+  readonly #store: TokenStore;
+  readonly #sealer: Sealer;
+  readonly #settings: TokenSettings;
+  /** Serializes state-changing calls so two of them never interleave their reads and writes. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(slot: number, store: TokenStore, sealer: Sealer, settings: TokenSettings) {
+    this.slot = slot;
+    this.#store = store;
+    this.#sealer = sealer;
+    this.#settings = settings;
+  }
+
+  get initialized(): boolean {
+    return this.record !== undefined;
+  }
+
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Catch up with writes made by other engines over the same store. */
+  async sync(): Promise<void> {
+    const record = await this.#store.loadToken(this.slot);
+    this.record = record;
+    if (!record) {
+      this.objects.clear();
+      this.generation = -1;
+      return;
+    }
+    if (record.generation === this.generation) return;
+    const stored = await this.#store.loadObjects(this.slot);
+    const next = new Map<number, EngineObject>();
+    for (const r of stored) {
+      const cached = this.objects.get(r.id);
+      if (cached && cached.version === r.version) {
+        next.set(r.id, cached);
+      } else {
+        const object = EngineObject.fromRecord(r);
+        next.set(r.id, object);
+      }
+    }
+    for (const [id, old] of this.objects) if (!next.has(id)) old.destroyed = true;
+    this.objects = next;
+    this.generation = record.generation;
+  }
+
+  async commit(change: Omit<Commit, 'slot'>): Promise<void> {
+    const before = this.generation;
+    const generation = await this.#store.commit({ slot: this.slot, ...change });
+    // Our view is current only if nobody else wrote in between.
+    this.generation = generation === before + 1 ? generation : -1;
+  }
+
+  flags(): number {
+    const record = this.record;
+    let flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_RESTORE_KEY_NOT_NEEDED;
+    if (!record) return flags;
+    flags |= CKF_TOKEN_INITIALIZED;
+    flags |= this.#pinFlags(record.so, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED, CKF_SO_PIN_TO_BE_CHANGED);
+    if (record.user) {
+      flags |= CKF_USER_PIN_INITIALIZED;
+      flags |= this.#pinFlags(record.user, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, CKF_USER_PIN_TO_BE_CHANGED);
+    }
+    return flags;
+  }
+
+  #pinFlags(pin: PinRecord, low: number, finalTry: number, locked: number, toBeChanged: number): number {
+    const max = this.#settings.maxPinTries;
+    let flags = pin.toBeChanged ? toBeChanged : 0;
+    if (pin.failures >= max) return flags | locked;
+    if (pin.failures === max - 1) flags |= finalTry;
+    if (pin.failures > 0) flags |= low;
+    return flags;
+  }
+
+  /**
+   * Check a PIN. The attempt is counted before the slow PBKDF2 work and forgiven only on success,
+   * so closing the tab mid-check, racing two tabs or restarting the worker never earns a free try.
+   * Resolves to TK (extractable only when asked, for re-wrapping) and the PIN's KEK.
+   */
+  async verifyPin(owner: PinOwner, pin: string, extractable = false): Promise<{ tokenKey: CryptoKey; pinKey: CryptoKey }> {
+    const max = this.#settings.maxPinTries;
+    let counted = false;
+    const before = await this.#store.updateToken(this.slot, (current) => {
+      const record = current?.[owner];
+      if (!current || !record || record.failures >= max) return undefined;
+      counted = true;
+      return { ...current, [owner]: { ...record, failures: record.failures + 1 } };
+    });
+    const record = before?.[owner];
+    if (!before || !record) throw ckr(CKR_USER_PIN_NOT_INITIALIZED, `no ${owner} PIN is set`);
+    this.record = before;
+    if (!counted) throw ckr(CKR_PIN_LOCKED, `the ${owner} PIN is locked`);
+    const pinKey = await this.#sealer.pinKey(pin, record.salt, record.iterations);
+    let tokenKey: CryptoKey | undefined;
+    try {
+      tokenKey = await this.#sealer.openTokenKey(
+        { iv: record.iv, data: record.sealedTokenKey }, pinKey, before.deviceKey,
+        { tokenId: before.tokenId, purpose: `pin:${owner}` }, extractable);
+    } catch {
+      throw ckr(CKR_DEVICE_ERROR, 'the PIN record does not open under this device key');
+    }
+    if (!tokenKey) throw ckr(CKR_PIN_INCORRECT);
+    this.record = await this.#store.updateToken(this.slot, (current) => {
+      const r = current?.[owner];
+      return current && r ? { ...current, [owner]: { ...r, failures: 0 } } : undefined;
+    });
+    return { tokenKey, pinKey };
+  }
+
+  /** A PIN record for TK under a new PIN. */
+  async newPinRecord(pin: string, tokenKey: CryptoKey, deviceKey: CryptoKey, tokenId: string, owner: PinOwner, toBeChanged: boolean): Promise<PinRecord> {
+    const salt = this.#sealer.randomBytes(16);
+    const iterations = this.#settings.pbkdf2Iterations;
+    const pinKey = await this.#sealer.pinKey(pin, salt, iterations);
+    const sealed = await this.#sealer.sealTokenKey(tokenKey, pinKey, deviceKey, { tokenId, purpose: `pin:${owner}` });
+    return { salt, iterations, iv: sealed.iv, sealedTokenKey: sealed.data, failures: 0, toBeChanged };
+  }
+
+  async setPinRecord(owner: PinOwner, pin: PinRecord): Promise<void> {
+    this.record = await this.#store.updateToken(this.slot, (current) => current && { ...current, [owner]: pin });
+  }
+
+  /** Drop everything unsealed (last logout, finalize). */
+  lock(): void {
+    this.tokenKey = undefined;
+    this.pinKeys.clear();
+    for (const object of this.objects.values()) object.lock();
+  }
+}
