@@ -4,12 +4,14 @@
  */
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
 import { ecKeyPairGen, ecdsaProviders } from './ec.js';
+import { rsaOaep } from './oaep.js';
 import { rsaKeyPairGen, rsaPssProviders, rsaSignProviders } from './rsa.js';
 
 export const asymmetricProviders: MechanismProvider[] = [
   rsaKeyPairGen,
   ...rsaSignProviders,
   ...rsaPssProviders,
+  rsaOaep,
   ecKeyPairGen,
   ...ecdsaProviders,
 ] as MechanismProvider[];

@@ -62,6 +62,21 @@ export async function publicComponents(crypto: Crypto, publicKey: CryptoKey): Pr
   return { n: fromBase64Url(jwk.n), e: fromBase64Url(jwk.e) };
 }
 
+/**
+ * CKA_MODULUS and CKA_PUBLIC_EXPONENT of an extractable PRIVATE key that arrived without its public
+ * half (C_UnwrapKey of PKCS#8). This touches private bytes: WebCrypto cannot derive a public key
+ * from a private CryptoKey, and its algorithm object carries the exponent but not the modulus, so
+ * the only way to n is the private JWK. Only n and e are kept; the JWK object is dropped at once.
+ */
+export async function publicAttributesOfPrivate(crypto: Crypto, privateKey: CryptoKey): Promise<Attribute[]> {
+  const jwk = await crypto.subtle.exportKey('jwk', privateKey);
+  if (jwk.n === undefined || jwk.e === undefined) throw new TypeError('RSA JWK without n or e');
+  return [
+    { type: CKA_MODULUS, value: fromBase64Url(jwk.n) },
+    { type: CKA_PUBLIC_EXPONENT, value: fromBase64Url(jwk.e) },
+  ];
+}
+
 export const rsaKeyPairGen: MechanismProvider<undefined> = {
   mechanism: CKM_RSA_PKCS_KEY_PAIR_GEN,
   info: { ...RSA_INFO, flags: CKF_GENERATE_KEY_PAIR },
