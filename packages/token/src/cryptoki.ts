@@ -1291,7 +1291,7 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   #closeAll(token: TokenState): void {
-    for (const s of [...this.#sessions.values()]) if (s.slot === token.slot) this.#closeSession(s);
+    for (const s of this.#sessions.values()) if (s.slot === token.slot) this.#closeSession(s);
     if (token.logins.has(this)) this.#logout(token);
   }
 
