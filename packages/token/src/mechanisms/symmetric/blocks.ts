@@ -8,7 +8,7 @@ import { CKR_FUNCTION_FAILED } from '@vhsm/pkcs11';
 import { AES_BLOCK, concat, mapFailure } from './util.js';
 
 const ZERO_IV = new Uint8Array(AES_BLOCK);
-const FULL_PAD = new Uint8Array(AES_BLOCK).fill(AES_BLOCK);
+export const FULL_PAD = new Uint8Array(AES_BLOCK).fill(AES_BLOCK);
 // Bounds how many single-block encryptions ECB keeps in flight at once.
 const ECB_BATCH = 256;
 

@@ -1,6 +1,9 @@
 /** Symmetric mechanisms (AES, HMAC, digests, HKDF, PBKDF2) and the secret key types, for the registry. */
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
+import { aesCbc } from './aes-cbc.js';
 import { aesCbcPad } from './aes-cbc-pad.js';
+import { aesCtr } from './aes-ctr.js';
+import { aesEcb } from './aes-ecb.js';
 import { aesGcm } from './aes-gcm.js';
 import { aesKeyGen } from './aes-keygen.js';
 import { aesKeyWrap } from './aes-kw.js';
@@ -14,6 +17,9 @@ export const symmetricProviders: MechanismProvider[] = [
   aesGcm,
   aesCbcPad,
   aesKeyWrap,
+  aesCtr,
+  aesCbc,
+  aesEcb,
   ...digestProviders,
   genericSecretKeyGen,
   ...hmacProviders,
