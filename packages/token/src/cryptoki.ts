@@ -203,7 +203,6 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_GetTokenInfo', async () => {
       const token = this.#token(slot);
       await token.sync();
-      const sessions = [...this.#sessions.values()].filter((s) => s.slot === token.slot);
       return {
         label: token.record?.label ?? '',
         manufacturerID: 'vhsm',
@@ -211,9 +210,9 @@ export class Cryptoki implements CryptokiApiV3 {
         serialNumber: token.record?.serialNumber ?? '',
         flags: token.flags(),
         maxSessionCount: CK_EFFECTIVELY_INFINITE,
-        sessionCount: sessions.length,
+        sessionCount: token.openSessions.all,
         maxRwSessionCount: CK_EFFECTIVELY_INFINITE,
-        rwSessionCount: sessions.filter((s) => s.readWrite).length,
+        rwSessionCount: token.openSessions.readWrite,
         maxPinLen: MAX_PIN_LENGTH,
         minPinLen: MIN_PIN_LENGTH,
         totalPublicMemory: CK_UNAVAILABLE_INFORMATION,
@@ -259,7 +258,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const labelText = labelArg(label);
       await token.exclusive(async () => {
         await token.sync();
-        if ([...this.#sessions.values()].some((s) => s.slot === token.slot) || token.logins.size > 0) {
+        if (token.openSessions.all > 0 || token.logins.size > 0) {
           throw ckr(CKR_SESSION_EXISTS, 'close every session of this token first');
         }
         const sealer = this.engine.sealer;
@@ -331,7 +330,10 @@ export class Cryptoki implements CryptokiApiV3 {
         throw ckr(CKR_SESSION_READ_WRITE_SO_EXISTS, 'the SO is logged in: only read/write sessions');
       }
       const handle = this.#nextSessionHandle++;
-      this.#sessions.set(handle, new Session(handle, token.slot, flags & (CKF_RW_SESSION | CKF_SERIAL_SESSION)));
+      const session = new Session(handle, token.slot, flags & (CKF_RW_SESSION | CKF_SERIAL_SESSION));
+      this.#sessions.set(handle, session);
+      token.openSessions.all++;
+      if (session.readWrite) token.openSessions.readWrite++;
       return handle;
     });
   }
@@ -1197,8 +1199,8 @@ export class Cryptoki implements CryptokiApiV3 {
   #tokenOf(s: Session): TokenState {
     const token = this.engine.tokens[s.slot] as TokenState;
     if (!token.initialized) {
-      // The token was re-initialized by another application: this session is gone.
-      this.#sessions.delete(s.handle);
+      // The token was re-initialized by another engine over the same store: this session is gone.
+      this.#closeSession(s);
       throw ckr(CKR_SESSION_CLOSED);
     }
     return token;
@@ -1278,7 +1280,10 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   #closeSession(s: Session): void {
-    this.#sessions.delete(s.handle);
+    if (!this.#sessions.delete(s.handle)) return;
+    const counts = (this.engine.tokens[s.slot] as TokenState).openSessions;
+    counts.all--;
+    if (s.readWrite) counts.readWrite--;
     for (const [id, o] of this.#sessionObjects) {
       if (o.owner?.session === s.handle) {
         this.#sessionObjects.delete(id);

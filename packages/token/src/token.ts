@@ -32,6 +32,8 @@ export class TokenState {
   readonly pinKeys = new Map<PinOwner, CryptoKey>();
   /** Applications logged in to this token (login is per application). */
   readonly logins = new Map<object, PinOwner>();
+  /** Open sessions of every application, read/write ones counted apart (C_GetTokenInfo, C_InitToken). */
+  readonly openSessions = { all: 0, readWrite: 0 };
   readonly #store: TokenStore;
   readonly #sealer: Sealer;
   readonly #settings: TokenSettings;
