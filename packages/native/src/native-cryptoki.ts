@@ -1,4 +1,5 @@
 /** NativeCryptoki: the vhsm C_ interface (CONTRACT.md) over a native PKCS#11 module, through pkcs11js. */
+import { webcrypto } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import type * as P from 'pkcs11js';
 import {
@@ -74,6 +75,18 @@ function trimmed(s: string): string {
   return s.replace(/[ \0]+$/, '');
 }
 
+const scratch = new Uint8Array(1);
+
+/**
+ * A module linked against the same libcrypto as Node (SoftHSM2 with Debian's node) can leave
+ * errors on this thread's OpenSSL error queue, e.g. after a failed RSA verification. Node's
+ * WebCrypto then finds them after its next AES job and aborts the process (CHECK errors->Empty()).
+ * A synchronous random fill goes through Node's entropy check, which empties the queue.
+ */
+function clearOpenSslErrors(): void {
+  webcrypto.getRandomValues(scratch);
+}
+
 function isRv(e: unknown, code: number): boolean {
   return e instanceof Pkcs11Error && e.code === code;
 }
@@ -100,6 +113,8 @@ export class NativeCryptoki implements CryptokiApi {
       return fn(m);
     } catch (e) {
       throw toPkcs11Error(e, method);
+    } finally {
+      clearOpenSslErrors();
     }
   }
 
