@@ -14,6 +14,7 @@ import {
   CKR_KEY_FUNCTION_NOT_PERMITTED,
   CKR_MECHANISM_PARAM_INVALID,
 } from '@vhsm/pkcs11';
+import type { Attribute } from '@vhsm/pkcs11';
 import { ckr } from '../../errors.js';
 import type { AttributeReader, KeyAccess, SignOperation, VerifyOperation } from '../types.js';
 import { own } from './bytes.js';
@@ -83,6 +84,21 @@ export function requireClass(key: KeyAccess, objectClass: number, operation: str
 export function valueLen(attributes: AttributeReader): number | undefined {
   const v = attributes.get(CKA_VALUE_LEN);
   return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
+/**
+ * A computed value, or the caller's own encoding of the same value when the template gave one: the
+ * engine refuses computed values that differ byte for byte from the template (e.g. an exponent
+ * given as 00 01 00 01, or CKA_EC_PARAMS as the "edwards25519" PrintableString).
+ */
+export function preferGiven(
+  attributes: AttributeReader,
+  type: number,
+  computed: Uint8Array,
+  same: (given: Uint8Array) => boolean,
+): Attribute {
+  const given = attributes.get(type);
+  return { type, value: given instanceof Uint8Array && same(given) ? given : computed };
 }
 
 /**

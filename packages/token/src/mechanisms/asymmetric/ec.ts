@@ -22,8 +22,9 @@ import {
   ckmName,
 } from '@vhsm/pkcs11';
 import { ckr } from '../../errors.js';
-import type { KeyAccess, KeyRequest, MechanismProvider } from '../types.js';
-import { bufferedSign, bufferedVerify, noParameter, requireClass, type HashName } from './common.js';
+import type { Attribute } from '@vhsm/pkcs11';
+import type { KeyAccess, KeyRequest, MechanismProvider, NewKeyPairMaterial } from '../types.js';
+import { bufferedSign, bufferedVerify, noParameter, preferGiven, requireClass, type HashName } from './common.js';
 import { type Curve, encodeEcParams, encodeEcPoint, parseEcParams } from './curves.js';
 
 export const EC_FLAGS = CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS;
@@ -49,6 +50,40 @@ export function requestedCurve(publicRequest: KeyRequest, privateRequest: KeyReq
   return curve;
 }
 
+/**
+ * Attributes of a fresh EC or Edwards pair: CKA_EC_PARAMS on both halves (in the caller's own
+ * encoding when given, e.g. the "edwards25519" PrintableString), CKA_EC_POINT on the public one.
+ */
+export async function keyPairMaterial(
+  crypto: Crypto,
+  pair: CryptoKeyPair,
+  curve: Curve,
+  publicRequest: KeyRequest,
+  privateRequest: KeyRequest,
+): Promise<NewKeyPairMaterial> {
+  const point = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  const given = publicRequest.attributes.get(CKA_EC_PARAMS);
+  const ecParams = given instanceof Uint8Array ? given : encodeEcParams(curve);
+  const params = (request: KeyRequest): Attribute =>
+    preferGiven(request.attributes, CKA_EC_PARAMS, ecParams, (v) => parseEcParams(v, curve.keyType) === curve);
+  return {
+    publicKey: {
+      key: pair.publicKey,
+      format: 'spki',
+      attributes: [
+        { type: CKA_KEY_TYPE, value: curve.keyType },
+        params(publicRequest),
+        { type: CKA_EC_POINT, value: encodeEcPoint(point) },
+      ],
+    },
+    privateKey: {
+      key: pair.privateKey,
+      format: 'pkcs8',
+      attributes: [{ type: CKA_KEY_TYPE, value: curve.keyType }, params(privateRequest)],
+    },
+  };
+}
+
 export const ecKeyPairGen: MechanismProvider<undefined> = {
   mechanism: CKM_EC_KEY_PAIR_GEN,
   info: { ...EC_INFO, flags: CKF_GENERATE_KEY_PAIR | EC_FLAGS },
@@ -59,27 +94,7 @@ export const ecKeyPairGen: MechanismProvider<undefined> = {
       'sign',
       'verify',
     ])) as CryptoKeyPair;
-    const point = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
-    const ecParams = encodeEcParams(curve);
-    return {
-      publicKey: {
-        key: pair.publicKey,
-        format: 'spki',
-        attributes: [
-          { type: CKA_KEY_TYPE, value: CKK_EC },
-          { type: CKA_EC_PARAMS, value: ecParams },
-          { type: CKA_EC_POINT, value: encodeEcPoint(point) },
-        ],
-      },
-      privateKey: {
-        key: pair.privateKey,
-        format: 'pkcs8',
-        attributes: [
-          { type: CKA_KEY_TYPE, value: CKK_EC },
-          { type: CKA_EC_PARAMS, value: ecParams },
-        ],
-      },
-    };
+    return keyPairMaterial(crypto, pair, curve, publicRequest, privateRequest);
   },
 };
 

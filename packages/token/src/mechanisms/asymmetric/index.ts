@@ -4,6 +4,7 @@
  */
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
 import { ecKeyPairGen, ecdsaProviders } from './ec.js';
+import { ecdh1Derive } from './ecdh.js';
 import { rsaOaep } from './oaep.js';
 import { rsaKeyPairGen, rsaPssProviders, rsaSignProviders } from './rsa.js';
 
@@ -14,6 +15,7 @@ export const asymmetricProviders: MechanismProvider[] = [
   rsaOaep,
   ecKeyPairGen,
   ...ecdsaProviders,
+  ecdh1Derive,
 ] as MechanismProvider[];
 
 export const asymmetricKeyTypes: KeyTypeCodec[] = [];

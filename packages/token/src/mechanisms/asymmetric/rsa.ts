@@ -32,8 +32,8 @@ import {
 } from '@vhsm/pkcs11';
 import { ckr } from '../../errors.js';
 import type { Attribute } from '@vhsm/pkcs11';
-import type { KeyAccess, MechanismProvider } from '../types.js';
-import { fromBase64Url, own, stripLeadingZeros } from './bytes.js';
+import type { KeyAccess, KeyRequest, MechanismProvider } from '../types.js';
+import { equalBytes, fromBase64Url, own, stripLeadingZeros } from './bytes.js';
 import {
   type HashName,
   bufferedSign,
@@ -42,6 +42,7 @@ import {
   noParameter,
   paramRecord,
   paramUlong,
+  preferGiven,
   requireClass,
 } from './common.js';
 
@@ -81,7 +82,7 @@ export const rsaKeyPairGen: MechanismProvider<undefined> = {
   mechanism: CKM_RSA_PKCS_KEY_PAIR_GEN,
   info: { ...RSA_INFO, flags: CKF_GENERATE_KEY_PAIR },
   check: (parameter) => noParameter(parameter, 'CKM_RSA_PKCS_KEY_PAIR_GEN'),
-  async generateKeyPair(publicRequest, _privateRequest, _parameter, crypto) {
+  async generateKeyPair(publicRequest, privateRequest, _parameter, crypto) {
     const bits = publicRequest.attributes.get(CKA_MODULUS_BITS);
     if (bits === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_MODULUS_BITS: required in the public key template');
     if (typeof bits !== 'number' || !Number.isInteger(bits)) {
@@ -109,14 +110,19 @@ export const rsaKeyPairGen: MechanismProvider<undefined> = {
       throw ckr(CKR_TEMPLATE_INCONSISTENT, 'CKA_PUBLIC_EXPONENT: this runtime cannot generate keys with that exponent');
     }
     const { n, e } = await publicComponents(crypto, pair.publicKey);
-    const common: Attribute[] = [
+    const sameExponent = (given: Uint8Array): boolean => equalBytes(stripLeadingZeros(given), e);
+    const attributes = (request: KeyRequest): Attribute[] => [
       { type: CKA_KEY_TYPE, value: CKK_RSA },
       { type: CKA_MODULUS, value: n },
-      { type: CKA_PUBLIC_EXPONENT, value: e },
+      preferGiven(request.attributes, CKA_PUBLIC_EXPONENT, e, sameExponent),
     ];
     return {
-      publicKey: { key: pair.publicKey, format: 'spki', attributes: [...common, { type: CKA_MODULUS_BITS, value: bits }] },
-      privateKey: { key: pair.privateKey, format: 'pkcs8', attributes: common },
+      publicKey: {
+        key: pair.publicKey,
+        format: 'spki',
+        attributes: [...attributes(publicRequest), { type: CKA_MODULUS_BITS, value: bits }],
+      },
+      privateKey: { key: pair.privateKey, format: 'pkcs8', attributes: attributes(privateRequest) },
     };
   },
 };
