@@ -247,7 +247,7 @@ export class Cryptoki implements CryptokiApiV3 {
       this.#token(slot);
       const provider = this.#mechanisms().get(ulongArg(type, 'type'));
       if (!provider) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(type)} is not supported here`);
-      return { ...provider.info };
+      return { ...provider.info, flags: provider.info.flags | messageFlags(provider) };
     });
   }
 
@@ -1674,6 +1674,12 @@ function allowedMechanism(object: EngineObject, mechanism: number): void {
   if (Array.isArray(allowed) && allowed.length > 0 && !(allowed as number[]).includes(mechanism)) {
     throw ckr(CKR_MECHANISM_INVALID, `${ckmName(mechanism)} is not in the key's CKA_ALLOWED_MECHANISMS`);
   }
+}
+
+/** The v3.0 message-based functions this engine runs on top of a provider (see #messageInit). */
+function messageFlags(provider: MechanismProvider): number {
+  if (provider.mechanism === CKM_AES_GCM) return CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT;
+  return (provider.sign ? CKF_MESSAGE_SIGN : 0) | (provider.verify ? CKF_MESSAGE_VERIFY : 0);
 }
 
 function noMessageParameter(parameter: unknown): void {
