@@ -9,8 +9,10 @@ import { aesKeyGen } from './aes-keygen.js';
 import { aesKeyWrap } from './aes-kw.js';
 import { digestProviders } from './digest.js';
 import { genericSecretKeyGen } from './generic-keygen.js';
+import { hkdfDerive, hkdfKeyGen } from './hkdf.js';
 import { hmacProviders } from './hmac.js';
 import { secretKeyTypes } from './keys.js';
+import { pbkdf2 } from './pbkdf2.js';
 
 export const symmetricProviders: MechanismProvider[] = [
   aesKeyGen,
@@ -23,6 +25,9 @@ export const symmetricProviders: MechanismProvider[] = [
   ...digestProviders,
   genericSecretKeyGen,
   ...hmacProviders,
+  hkdfDerive,
+  hkdfKeyGen,
+  pbkdf2,
 ] as MechanismProvider[];
 
 export const symmetricKeyTypes: KeyTypeCodec[] = secretKeyTypes;
