@@ -5,6 +5,7 @@
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
 import { ecKeyPairGen, ecdsaProviders } from './ec.js';
 import { ecdh1Derive } from './ecdh.js';
+import { eddsa, edwardsKeyPairGen } from './eddsa.js';
 import { rsaOaep } from './oaep.js';
 import { rsaKeyPairGen, rsaPssProviders, rsaSignProviders } from './rsa.js';
 
@@ -16,6 +17,8 @@ export const asymmetricProviders: MechanismProvider[] = [
   ecKeyPairGen,
   ...ecdsaProviders,
   ecdh1Derive,
+  edwardsKeyPairGen,
+  eddsa,
 ] as MechanismProvider[];
 
 export const asymmetricKeyTypes: KeyTypeCodec[] = [];
