@@ -6,7 +6,7 @@
 import {
   ckmName, CKA_ALLOWED_MECHANISMS, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE,
   CKA_DERIVE_TEMPLATE, CKA_ENCRYPT, CKA_EXTRACTABLE, CKA_KEY_TYPE, CKA_PRIVATE,
-  CKA_SENSITIVE, CKA_SIGN, CKA_TRUSTED, CKA_UNIQUE_ID, CKA_UNWRAP, CKA_UNWRAP_TEMPLATE,
+  CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_TRUSTED, CKA_UNIQUE_ID, CKA_UNWRAP, CKA_UNWRAP_TEMPLATE,
   CKA_VERIFY, CKA_WRAP, CKA_WRAP_TEMPLATE, CKA_WRAP_WITH_TRUSTED, CKF_DONT_BLOCK,
   CKF_END_OF_MESSAGE, CKF_DECRYPT, CKF_DIGEST, CKF_ENCRYPT, CKF_FIND_OBJECTS, CKF_MESSAGE_DECRYPT,
   CKF_MESSAGE_ENCRYPT, CKF_MESSAGE_SIGN, CKF_MESSAGE_VERIFY, CKF_RW_SESSION, CKF_SERIAL_SESSION,
@@ -1220,7 +1220,10 @@ export class Cryptoki implements CryptokiApiV3 {
 
   /** May this session create or change an object with these token/private values? */
   #checkWrite(s: Session, attributes: AttributeMap): void {
-    const rv = accessCheck(this.#state(s), objectKind(attributes), true);
+    // A template that does not name CKA_PRIVATE makes a private object (the table's default, as in
+    // SoftHSM2), so it needs the user as much as CKA_PRIVATE=true does.
+    const kind = { token: attributes.get(CKA_TOKEN) === true, private: attributes.get(CKA_PRIVATE) !== false };
+    const rv = accessCheck(this.#state(s), kind, true);
     if (rv !== CKR_OK) throw ckr(rv, rv === CKR_SESSION_READ_ONLY ? 'token objects need a read/write session' : 'private objects need the user logged in');
   }
 
