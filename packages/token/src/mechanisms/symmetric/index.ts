@@ -28,6 +28,6 @@ export const symmetricProviders: MechanismProvider[] = [
   hkdfDerive,
   hkdfKeyGen,
   pbkdf2,
-] as MechanismProvider[];
+];
 
 export const symmetricKeyTypes: KeyTypeCodec[] = secretKeyTypes;

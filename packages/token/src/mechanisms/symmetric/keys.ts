@@ -5,6 +5,7 @@
 import {
   CKA_EC_PARAMS,
   CKA_KEY_GEN_MECHANISM,
+  CKA_PUBLIC_EXPONENT,
   CKA_VALUE,
   CKA_VALUE_LEN,
   CKK_AES,
@@ -226,6 +227,15 @@ function privateCarriers(keyType: number, attributes: AttributeReader): Carrier[
   }
 }
 
+/**
+ * Public values WebCrypto states on the CryptoKey itself. CKA_MODULUS and CKA_EC_POINT are not among
+ * them: WebCrypto gives those only through a private export, which we do not make.
+ */
+function publicOfPrivate(key: CryptoKey): Attribute[] {
+  const alg = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
+  return alg.publicExponent ? [{ type: CKA_PUBLIC_EXPONENT, value: new Uint8Array(alg.publicExponent) }] : [];
+}
+
 function fromHex(s: string): Uint8Array {
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
@@ -269,7 +279,7 @@ export async function unwrapAs(
     for (const c of carriers) {
       try {
         const key = await unwrap(c.format, c.algorithm, c.usages);
-        return { key, format: c.format, attributes: c.attributes };
+        return { key, format: c.format, attributes: [...c.attributes, ...publicOfPrivate(key)] };
       } catch {
         // Wrong curve or undecodable: try the next carrier, answer uniformly below.
       }

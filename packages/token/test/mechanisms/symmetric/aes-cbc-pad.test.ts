@@ -3,6 +3,8 @@ import {
   CKK_AES,
   CKK_EC_EDWARDS,
   CKK_GENERIC_SECRET,
+  CKK_RSA,
+  CKA_PUBLIC_EXPONENT,
   CKO_PRIVATE_KEY,
   CKR_ENCRYPTED_DATA_INVALID,
   CKR_ENCRYPTED_DATA_LEN_RANGE,
@@ -11,7 +13,7 @@ import {
 } from '@vhsm/pkcs11';
 import { describe, expect, test } from 'vitest';
 import { aesCbcPad } from '../../../src/mechanisms/symmetric/aes-cbc-pad.js';
-import { hex, implementations, keyAccess, materialBytes, request, run, rvOf, split, toHex } from './fixture.js';
+import { attribute, hex, implementations, keyAccess, materialBytes, request, run, rvOf, split, toHex } from './fixture.js';
 
 // SP 800-38A F.2.1 (CBC-AES128): the padded output is those four blocks plus one padding block.
 const KEY = hex('2b7e151628aed2a6abf7158809cf4f3c');
@@ -102,6 +104,25 @@ describe.each(implementations)('CKM_AES_CBC_PAD on %s WebCrypto', (_name, crypto
     const wrapped = await aesCbcPad.wrap!(key, priv, iv, crypto);
     const m = await aesCbcPad.unwrap!(key, wrapped, request(CKK_EC_EDWARDS, { [CKA_CLASS]: CKO_PRIVATE_KEY }), iv, crypto);
     expect(toHex(await materialBytes(crypto, m))).toBe(toHex(pkcs8));
+  });
+});
+
+describe.each(implementations)('RSA private keys under CKM_AES_CBC_PAD on %s WebCrypto', (_name, crypto) => {
+  test('wrap as PKCS#8, unwrap with the public exponent stated', async () => {
+    const pair = (await crypto.subtle.generateKey(
+      { name: 'RSA-PSS', hash: 'SHA-256', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]) },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
+    const priv = keyAccess(crypto, pkcs8, CKK_RSA, { objectClass: CKO_PRIVATE_KEY, format: 'pkcs8' });
+    const kek = keyAccess(crypto, KEY, CKK_AES);
+    const iv = aesCbcPad.check(IV);
+    const wrapped = await aesCbcPad.wrap!(kek, priv, iv, crypto);
+    const m = await aesCbcPad.unwrap!(kek, wrapped, request(CKK_RSA, { [CKA_CLASS]: CKO_PRIVATE_KEY }), iv, crypto);
+    expect(m.format).toBe('pkcs8');
+    expect(toHex(await materialBytes(crypto, m))).toBe(toHex(pkcs8));
+    expect(toHex(attribute(m, CKA_PUBLIC_EXPONENT) as Uint8Array)).toBe('010001');
   });
 });
 
