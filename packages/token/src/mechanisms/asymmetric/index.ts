@@ -3,6 +3,7 @@
  * ECDSA with SHA-x, ECDH), Ed25519, and the key type codecs for CKK_RSA, CKK_EC, CKK_EC_EDWARDS.
  */
 import type { KeyTypeCodec, MechanismProvider } from '../types.js';
+import { ecCodec, edwardsCodec, rsaCodec } from './codecs.js';
 import { ecKeyPairGen, ecdsaProviders } from './ec.js';
 import { ecdh1Derive } from './ecdh.js';
 import { eddsa, edwardsKeyPairGen } from './eddsa.js';
@@ -21,4 +22,4 @@ export const asymmetricProviders: MechanismProvider[] = [
   eddsa,
 ] as MechanismProvider[];
 
-export const asymmetricKeyTypes: KeyTypeCodec[] = [];
+export const asymmetricKeyTypes: KeyTypeCodec[] = [rsaCodec, ecCodec, edwardsCodec];
