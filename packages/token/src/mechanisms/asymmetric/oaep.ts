@@ -133,7 +133,9 @@ export const rsaOaep: MechanismProvider<OaepParameter> = {
       crypto.subtle.unwrapKey(format, own(wrapped), kek, algorithm(parameter), target, true, usages),
     );
     if (objectClass === CKO_PRIVATE_KEY && request.keyType === CKK_RSA) {
-      material.attributes.push(...(await publicAttributesOfPrivate(crypto, material.key)));
+      const stated = new Set(material.attributes.map((a) => a.type));
+      const computed = await publicAttributesOfPrivate(crypto, material.key);
+      material.attributes.push(...computed.filter((a) => !stated.has(a.type)));
     }
     return material;
   },

@@ -223,6 +223,7 @@ describe('CKM_RSA_PKCS_OAEP wrap/unwrap', () => {
       expect(material.format).toBe('pkcs8');
       expect(attr(material.attributes, CKA_MODULUS)).toEqual(attr(small.publicKey.attributes, CKA_MODULUS));
       expect(hex(attr(material.attributes, CKA_PUBLIC_EXPONENT) as Uint8Array)).toBe('010001');
+      expect(new Set(material.attributes.map((a) => a.type)).size).toBe(material.attributes.length);
     });
   }
 
