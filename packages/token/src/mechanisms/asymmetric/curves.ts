@@ -110,8 +110,10 @@ export function parseEcPoint(value: Uint8Array, curve: Curve): Uint8Array | unde
 
 /**
  * PKCS#8 PrivateKeyInfo for a private scalar. For NIST curves the RFC 5915 ECPrivateKey leaves out
- * the optional public key: WebCrypto importers compute it (Node/OpenSSL and Chromium/BoringSSL
- * do; older Firefox/NSS refused such keys). Ed25519 wraps the seed as RFC 8410 says.
+ * the optional public key, which only scalar multiplication (not done in JS here) could supply:
+ * Node/OpenSSL and @peculiar/webcrypto compute it on import (tested); Chromium's BoringSSL parser
+ * does too (EC_KEY_parse_private_key); Firefox/NSS is not verified. Ed25519 wraps the seed as
+ * RFC 8410 says.
  */
 export function privateKeyPkcs8(curve: Curve, scalar: Uint8Array): Uint8Array {
   if (curve.keyType === CKK_EC_EDWARDS) {

@@ -157,6 +157,40 @@ describe('CKM_ECDSA_SHAx known answers', () => {
   });
 });
 
+describe('CKM_ECDSA_SHAx malformed signatures (Wycheproof-style edge cases)', () => {
+  const n = 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551'; // P-256 order
+  const r = 'EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716';
+  const s = 'F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8';
+  // s' = n - s verifies too in plain ECDSA (no low-s rule in X9.62/PKCS#11), so it must pass.
+  const negS = (BigInt(`0x${n}`) - BigInt(`0x${s}`)).toString(16).padStart(64, '0');
+  test.each([
+    ['r = 0, s = 0', '00'.repeat(64), false],
+    ['r = 0', '00'.repeat(32) + s, false],
+    ['s = 0', r + '00'.repeat(32), false],
+    ['r = n', n + s, false],
+    ['s = n', r + n, false],
+    ['(r + n) mod 2^256', (BigInt(`0x${r}`) + BigInt(`0x${n}`)).toString(16).slice(-64) + s, false],
+    ['all ones', 'ff'.repeat(64), false],
+    ['DER instead of r||s', '3044' + '0220' + r + '0220' + s, false],
+    ['n - s', r + negS, true],
+  ])('%s → %s', async (_name, signature, expected) => {
+    for (const [, crypto] of implementations) {
+      const key = keyFromBytes(
+        crypto,
+        'raw',
+        unhex(
+          '0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB67903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299',
+        ),
+        CKO_PUBLIC_KEY,
+        CKK_EC,
+        [{ type: CKA_EC_PARAMS, value: encodeEcParams(P256) }],
+      );
+      const p = provider(CKM_ECDSA_SHA256);
+      expect(await verify(await p.verify!(key, undefined, crypto), unhex(signature), utf8('sample'))).toBe(expected);
+    }
+  });
+});
+
 describe('CKM_ECDSA_SHAx sign and verify', () => {
   for (const [genName, genCrypto] of implementations) {
     for (const curve of [P256, P384, P521]) {
