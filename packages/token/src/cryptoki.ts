@@ -463,6 +463,9 @@ export class Cryptoki implements CryptokiApiV3 {
         this.#sessionObjects.delete(target.id);
       }
       this.#forget(target);
+      // An operation must not outlive its key (Session.endUsing); its next call finds none.
+      const gone = new Set([target.id]);
+      for (const other of this.#sessions.values()) if (other.slot === s.slot) other.endUsing(gone);
     });
   }
 
@@ -1103,7 +1106,9 @@ export class Cryptoki implements CryptokiApiV3 {
       policy.checkKeyUse({ operation: 'unwrap', key: unwrapper.attrs(), mechanism: m });
       policy.checkKeyChange({ operation: 'unwrap', attributes, source: unwrapper.attrs(), mechanism: m, isSO: this.#isSO(s) });
       const material = await provider.unwrap!(this.#access(unwrapper), wrapped, { keyType, attributes: readerOf(attributes) }, parameter, this.engine.crypto);
-      attributes = mergeComputed(attributes, material.attributes, values);
+      // Whatever the mechanism, the new object must carry the public values its material implies.
+      const implied = await this.#mechanisms().codec(keyType)?.publicAttributes?.(objectClass, material.key, this.engine.crypto) ?? [];
+      attributes = mergeComputed(attributes, [...material.attributes, ...implied.filter((a) => !material.attributes.some((m) => m.type === a.type))], values);
       return this.#store(s, token, attributes, material);
     });
   }
