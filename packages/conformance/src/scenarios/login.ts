@@ -1,0 +1,53 @@
+/** Chapter: login, logout and PINs (the shape of SoftHSM2's UserTests). */
+import { CKF_RW_SESSION, CKF_SERIAL_SESSION, CKU_SO, CKU_USER } from '@vhsm/pkcs11';
+import { SO_PIN, USER_PIN } from '../context.js';
+import type { Scenario } from '../suite.js';
+
+export const login: Scenario[] = [
+  {
+    chapter: 'login',
+    name: 'user login outcomes',
+    async run(t) {
+      const slotId = await t.initToken();
+      const s = (await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'handle')) ?? -1;
+      await t.call('C_Logout', [s], 'none', 'not logged in');
+      await t.call('C_Login', [s, CKU_USER, '00000000'], 'none', 'wrong PIN');
+      await t.call('C_Login', [s, CKU_USER, USER_PIN], 'none', 'right PIN');
+      await t.call('C_Login', [s, CKU_USER, USER_PIN], 'none', 'again');
+      const info = await t.call('C_GetSessionInfo', [s]);
+      t.note('state', info?.state);
+      await t.call('C_Logout', [s]);
+      t.note('state after logout', (await t.call('C_GetSessionInfo', [s]))?.state);
+      await t.call('C_Login', [s, 7, USER_PIN], 'none', 'unknown user type');
+    },
+  },
+  {
+    chapter: 'login',
+    name: 'SO login with a read-only session open',
+    async run(t) {
+      const slotId = await t.initToken();
+      const ro = (await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'handle')) ?? -1;
+      await t.call('C_Login', [ro, CKU_SO, SO_PIN], 'none', 'SO in R/O session');
+      await t.call('C_CloseSession', [ro]);
+      const rw = (await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION | CKF_RW_SESSION], 'handle')) ?? -1;
+      await t.call('C_Login', [rw, CKU_SO, SO_PIN], 'none', 'SO in R/W session');
+      await t.call('C_Login', [rw, CKU_USER, USER_PIN], 'none', 'user while SO');
+      t.note('state', (await t.call('C_GetSessionInfo', [rw]))?.state);
+      await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'handle', 'R/O while SO');
+    },
+  },
+  {
+    chapter: 'login',
+    name: 'change the user PIN',
+    async run(t) {
+      const slotId = await t.initToken();
+      const s = (await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION | CKF_RW_SESSION], 'handle')) ?? -1;
+      await t.call('C_Login', [s, CKU_USER, USER_PIN]);
+      await t.call('C_SetPIN', [s, '00000000', '11112222'], 'none', 'wrong old PIN');
+      await t.call('C_SetPIN', [s, USER_PIN, '11112222']);
+      await t.call('C_Logout', [s]);
+      await t.call('C_Login', [s, CKU_USER, USER_PIN], 'none', 'old PIN');
+      await t.call('C_Login', [s, CKU_USER, '11112222'], 'none', 'new PIN');
+    },
+  },
+];
