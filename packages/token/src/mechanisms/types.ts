@@ -139,6 +139,11 @@ export interface KeyTypeCodec {
   importMaterial(objectClass: number, attributes: AttributeReader, crypto: Crypto): Promise<NewKeyMaterial>;
   /** Attribute types that carry secret material for this class (hidden when sensitive/unextractable). */
   secretAttributes(objectClass: number): readonly number[];
+  /**
+   * Public values a key object of this class must carry that only its material knows (an unwrapped
+   * RSA private key's CKA_MODULUS). `key` is the extractable CryptoKey about to be sealed.
+   */
+  publicAttributes?(objectClass: number, key: CryptoKey, crypto: Crypto): Promise<Attribute[]>;
   /** Read those secret values out of an extractable CryptoKey (only when the policy allows). */
   exportSecretAttributes(objectClass: number, key: CryptoKey, crypto: Crypto): Promise<Attribute[]>;
   /** The algorithm to unseal material with when nothing more specific is needed (e.g. for export). */

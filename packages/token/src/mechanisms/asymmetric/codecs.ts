@@ -32,7 +32,7 @@ import { mapFailure } from '../symmetric/util.js';
 import type { AttributeReader, ImportAlgorithm, KeyTypeCodec } from '../types.js';
 import { fromBase64Url, leftPad, own, stripLeadingZeros, toBase64Url } from './bytes.js';
 import { type Curve, parseEcParams, parseEcPoint, privateKeyPkcs8 } from './curves.js';
-import { modulusBits } from './rsa.js';
+import { modulusBits, publicAttributesOfPrivate } from './rsa.js';
 
 function required(attributes: AttributeReader, type: number): Uint8Array {
   const value = attributes.get(type);
@@ -100,6 +100,9 @@ function checkRsaComponents(attributes: AttributeReader): void {
 
 export const rsaCodec: KeyTypeCodec = {
   keyType: CKK_RSA,
+  async publicAttributes(objectClass, key, crypto) {
+    return objectClass === CKO_PRIVATE_KEY ? publicAttributesOfPrivate(crypto, key) : [];
+  },
   async importMaterial(objectClass, attributes, crypto) {
     requireKeyClass(objectClass);
     const publicJwk: JsonWebKey = {

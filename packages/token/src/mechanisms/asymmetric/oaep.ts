@@ -29,7 +29,7 @@ import type { CipherOperation, KeyAccess, MechanismProvider } from '../types.js'
 import { own } from './bytes.js';
 import { HASHES, type HashInfo, paramBytes, paramRecord, paramUlong, requireClass } from './common.js';
 import { concat } from './der.js';
-import { RSA_INFO, modulusBits, publicAttributesOfPrivate } from './rsa.js';
+import { RSA_INFO, modulusBits } from './rsa.js';
 
 export interface OaepParameter {
   hash: HashInfo;
@@ -128,15 +128,8 @@ export const rsaOaep: MechanismProvider<OaepParameter> = {
     const kek = await oaepKey(unwrappingKey, parameter, 'unwrapKey');
     const k = Math.ceil(modulusBits(kek) / 8);
     if (wrapped.length !== k) throw ckr(CKR_WRAPPED_KEY_LEN_RANGE, `wrapped key: expected ${k} bytes, got ${wrapped.length}`);
-    const objectClass = requestedClass(request);
-    const material = await unwrapAs(request, objectClass, (format, target, usages) =>
+    return unwrapAs(request, requestedClass(request), (format, target, usages) =>
       crypto.subtle.unwrapKey(format, own(wrapped), kek, algorithm(parameter), target, true, usages),
     );
-    if (objectClass === CKO_PRIVATE_KEY && request.keyType === CKK_RSA) {
-      const stated = new Set(material.attributes.map((a) => a.type));
-      const computed = await publicAttributesOfPrivate(crypto, material.key);
-      material.attributes.push(...computed.filter((a) => !stated.has(a.type)));
-    }
-    return material;
   },
 };
