@@ -1,6 +1,7 @@
 # SoftHSM2 for @vhsm/native and the conformance suite.
 #
-#   bash .ci/softhsm-setup.sh      installs Debian's softhsm2 if its library is missing
+#   bash .ci/softhsm-setup.sh      installs Debian's softhsm2 if its library is missing, and the
+#                                  compilers pkcs11js's node-gyp build needs (make, g++, python3)
 #   source .ci/softhsm-setup.sh    the same, then exports SOFTHSM2_LIB and a SOFTHSM2_CONF that points
 #                                  at a fresh, empty token directory under a temporary directory
 #
@@ -11,15 +12,19 @@
 SOFTHSM2_LIB="${SOFTHSM2_LIB:-/usr/lib/softhsm/libsofthsm2.so}"
 
 softhsm_install() {
-  if [ -e "$SOFTHSM2_LIB" ]; then
+  local packages=()
+  [ -e "$SOFTHSM2_LIB" ] || packages+=(softhsm2)
+  command -v make >/dev/null || packages+=(make)
+  command -v g++ >/dev/null || packages+=(g++)
+  command -v python3 >/dev/null || packages+=(python3)
+  if [ "${#packages[@]}" -eq 0 ]; then
     return 0
   fi
-  echo "softhsm-setup: installing softhsm2 (apt-get)" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
-  fi || { echo "softhsm-setup: could not install softhsm2" >&2; return 1; }
+  echo "softhsm-setup: installing ${packages[*]} (apt-get)" >&2
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; } ||
+    { echo "softhsm-setup: could not install ${packages[*]}" >&2; return 1; }
   [ -e "$SOFTHSM2_LIB" ] || { echo "softhsm-setup: $SOFTHSM2_LIB still missing after install" >&2; return 1; }
 }
 
