@@ -3,7 +3,7 @@ import {
   attributeKind, ckaName, CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_VALUE_INVALID, CKR_TEMPLATE_INCONSISTENT,
 } from '@vhsm/pkcs11';
 import type { Attribute, AttributeValue } from '@vhsm/pkcs11';
-import { ckr } from '../errors.js';
+import { CkrError, ckr } from '../errors.js';
 
 const MAX_ULONG = 0xffffffff;
 /** Large enough for any certificate or key; stops a caller from parking megabytes in attributes. */
@@ -41,7 +41,16 @@ export function validateValue(type: number, value: unknown, nested = false): Att
     }
     case 'attributes': {
       if (nested) throw bad('templates cannot nest');
-      return [...normalizeTemplate(value, true)].map(([t, v]) => ({ type: t, value: v }));
+      // A malformed nested template is a bad value of this attribute, not a bad argument of the call.
+      if (!Array.isArray(value)) throw bad(`expected an array of attributes, got ${describe(value)}`);
+      let inner: AttributeMap;
+      try {
+        inner = normalizeTemplate(value, true);
+      } catch (e) {
+        if (e instanceof CkrError && e.code === CKR_ARGUMENTS_BAD) throw bad(e.detail ?? 'malformed template');
+        throw e;
+      }
+      return [...inner].map(([t, v]) => ({ type: t, value: v }));
     }
     case 'mechanisms':
       if (!Array.isArray(value) || value.length > MAX_TEMPLATE_LENGTH) throw bad('expected an array of CKM_ values');
