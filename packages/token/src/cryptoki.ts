@@ -686,7 +686,9 @@ export class Cryptoki implements CryptokiApiV3 {
       const s = this.#session(session);
       s.assertIdle('sign');
       const { provider, parameter, access, object } = await this.#useKey(s, mechanism, key, 'sign');
-      const op = s.begin<SignOp>('sign', { keyObjectId: object.id, needsContextLogin: object.get(CKA_ALWAYS_AUTHENTICATE) === true });
+      const op = s.begin<SignOp>('sign', {
+      keyObjectId: object.id, needsContextLogin: object.get(CKA_ALWAYS_AUTHENTICATE) === true, singlePart: provider.singlePart === true,
+    });
       try {
         op.signer = await provider.sign!(access, parameter, this.engine.crypto);
       } catch (e) {
@@ -714,6 +716,7 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_SignUpdate', async () => {
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
+      noUpdate(op, 'C_SignUpdate');
       await this.#endingOnError(s, 'sign', async () => {
         if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
         op.updated = true;
@@ -726,6 +729,7 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_SignFinal', async () => {
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
+      noUpdate(op, 'C_SignFinal');
       return this.#ending(s, 'sign', async () => {
         if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
         return op.signer!.final();
@@ -738,7 +742,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const s = this.#session(session);
       s.assertIdle('verify');
       const { provider, parameter, access, object } = await this.#useKey(s, mechanism, key, 'verify');
-      const op = s.begin<VerifyOp>('verify', { keyObjectId: object.id });
+      const op = s.begin<VerifyOp>('verify', { keyObjectId: object.id, singlePart: provider.singlePart === true });
       try {
         op.verifier = await provider.verify!(access, parameter, this.engine.crypto);
       } catch (e) {
@@ -766,6 +770,7 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_VerifyUpdate', async () => {
       const s = this.#session(session);
       const op = s.get<VerifyOp>('verify');
+      noUpdate(op, 'C_VerifyUpdate');
       await this.#endingOnError(s, 'verify', async () => {
         op.updated = true;
         await op.verifier!.update(bytesArg(data, 'data'));
@@ -777,6 +782,7 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_VerifyFinal', async () => {
       const s = this.#session(session);
       const op = s.get<VerifyOp>('verify');
+      noUpdate(op, 'C_VerifyFinal');
       return this.#ending(s, 'verify', () => op.verifier!.final(bytesArg(signature, 'signature')));
     });
   }
@@ -1486,7 +1492,7 @@ export class Cryptoki implements CryptokiApiV3 {
     const s = this.#session(session);
     s.assertIdle(kind);
     const { provider, parameter, access, object } = await this.#useKey(s, mechanism, key, kind);
-    const op = s.begin<CipherOp>(kind, { keyObjectId: object.id });
+    const op = s.begin<CipherOp>(kind, { keyObjectId: object.id, singlePart: provider.singlePart === true });
     try {
       op.cipher = await provider[kind]!(access, parameter, this.engine.crypto);
     } catch (e) {
@@ -1508,6 +1514,7 @@ export class Cryptoki implements CryptokiApiV3 {
   async #cipherUpdate(session: number, data: Uint8Array, kind: 'encrypt' | 'decrypt'): Promise<Uint8Array> {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
+    noUpdate(op, kind === 'encrypt' ? 'C_EncryptUpdate' : 'C_DecryptUpdate');
     return this.#endingOnError(s, kind, () => {
       op.updated = true;
       return op.cipher!.update(bytesArg(data, 'data'));
@@ -1517,6 +1524,7 @@ export class Cryptoki implements CryptokiApiV3 {
   async #cipherFinal(session: number, kind: 'encrypt' | 'decrypt'): Promise<Uint8Array> {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
+    noUpdate(op, kind === 'encrypt' ? 'C_EncryptFinal' : 'C_DecryptFinal');
     return this.#ending(s, kind, () => op.cipher!.final());
   }
 
@@ -1682,6 +1690,11 @@ function allowedMechanism(object: EngineObject, mechanism: number): void {
   if (Array.isArray(allowed) && allowed.length > 0 && !(allowed as number[]).includes(mechanism)) {
     throw ckr(CKR_MECHANISM_INVALID, `${ckmName(mechanism)} is not in the key's CKA_ALLOWED_MECHANISMS`);
   }
+}
+
+/** Single-part mechanisms refuse Update and leave the operation as it was (SoftHSM2 does the same). */
+function noUpdate(op: ActiveOperation, method: string): void {
+  if (op.singlePart) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, `${method}: this mechanism is single-part`);
 }
 
 /** The v3.0 message-based functions this engine runs on top of a provider (see #messageInit). */

@@ -18,6 +18,8 @@ export interface ActiveOperation {
   needsContextLogin?: boolean;
   /** A one-shot call (C_Encrypt…) is no longer allowed once Update was called. */
   updated?: boolean;
+  /** The mechanism has no Update (MechanismProvider.singlePart). */
+  singlePart?: boolean;
 }
 
 export class Session {

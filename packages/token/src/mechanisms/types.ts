@@ -97,6 +97,8 @@ export interface MechanismInfoFlags {
 export interface MechanismProvider<P = unknown> {
   readonly mechanism: number;
   readonly info: MechanismInfoFlags;
+  /** Single-part only (RSA-OAEP, AES-KW, EdDSA): …Update answers CKR_FUNCTION_NOT_SUPPORTED, as SoftHSM2 does. */
+  readonly singlePart?: boolean;
   /** Key types this mechanism accepts (CKR_KEY_TYPE_INCONSISTENT otherwise). */
   readonly keyTypes?: readonly number[];
   /** Is it available in this runtime? Called once at start-up with the engine's crypto. */

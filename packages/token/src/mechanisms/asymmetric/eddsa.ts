@@ -63,6 +63,7 @@ export function checkEddsa(parameter: unknown): undefined {
 
 export const eddsa: MechanismProvider<undefined> = {
   mechanism: CKM_EDDSA,
+  singlePart: true,
   info: { ...INFO, flags: CKF_SIGN | CKF_VERIFY },
   keyTypes: [CKK_EC_EDWARDS],
   probe: probeEd25519,

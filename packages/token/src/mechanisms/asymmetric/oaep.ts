@@ -85,6 +85,7 @@ function buffered(run: (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>): 
 }
 
 export const rsaOaep: MechanismProvider<OaepParameter> = {
+  singlePart: true,
   mechanism: CKM_RSA_PKCS_OAEP,
   info: { ...RSA_INFO, flags: CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP },
   keyTypes: [CKK_RSA],

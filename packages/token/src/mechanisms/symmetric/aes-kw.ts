@@ -38,6 +38,7 @@ export function checkKwParams(parameter: unknown): undefined {
 }
 
 export const aesKeyWrap: MechanismProvider<undefined> = {
+  singlePart: true,
   mechanism: CKM_AES_KEY_WRAP,
   info: { minKeySize: AES_MIN_BYTES, maxKeySize: AES_MAX_BYTES, flags: CKF_WRAP | CKF_UNWRAP | CKF_ENCRYPT | CKF_DECRYPT },
   keyTypes: AES_KEY_TYPES,
