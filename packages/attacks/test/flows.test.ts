@@ -86,9 +86,9 @@ describe('ordinary flows under strict', () => {
     await p11.C_VerifyInit(s, { mechanism: CKM_ECDSA_SHA256 }, pair.publicKey);
     expect(await p11.C_Verify(s, data, signature)).toBe(true);
     const [point] = await p11.C_GetAttributeValue(s, pair.publicKey, [{ type: CKA_EC_POINT }]);
-    const raw = (point?.value as Uint8Array).slice(2); // DER OCTET STRING header of a 65-byte point
+    const raw = bytes(point).slice(2); // DER OCTET STRING header of a 65-byte point
     const verifier = await crypto.subtle.importKey('raw', raw, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifier, signature, data)).toBe(true);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifier, new Uint8Array(signature), data)).toBe(true);
   });
 
   test('ECDH + HKDF to a session key both parties share', async () => {
@@ -108,7 +108,7 @@ describe('ordinary flows under strict', () => {
     }, shared, session({ type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE_LEN, value: 32 }, on(CKA_ENCRYPT)));
     // The peer computes the same key from the token's public point.
     const [point] = await p11.C_GetAttributeValue(s, pair.publicKey, [{ type: CKA_EC_POINT }]);
-    const tokenPublic = await crypto.subtle.importKey('raw', (point?.value as Uint8Array).slice(2), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    const tokenPublic = await crypto.subtle.importKey('raw', bytes(point).slice(2), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
     const z = await crypto.subtle.deriveBits({ name: 'ECDH', public: tokenPublic }, peer.privateKey, 256);
     const hkdfBase = await crypto.subtle.importKey('raw', z, 'HKDF', false, ['deriveKey']);
     const peerKey = await crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info }, hkdfBase,
@@ -116,7 +116,7 @@ describe('ordinary flows under strict', () => {
     const iv = new Uint8Array(12).fill(3);
     await p11.C_EncryptInit(s, gcm(iv), sessionKey);
     const ct = await p11.C_Encrypt(s, text.encode('hello peer'));
-    expect(new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, peerKey, ct))).toBe('hello peer');
+    expect(new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, peerKey, new Uint8Array(ct)))).toBe('hello peer');
     // Both derived keys stay inside the token.
     expect(await rejection(p11.C_GetAttributeValue(s, sessionKey, [{ type: CKA_VALUE }]))).toBe(ckrName(CKR_ATTRIBUTE_SENSITIVE));
   });
@@ -129,7 +129,7 @@ describe('ordinary flows under strict', () => {
     await p11.C_EncryptInit(s, gcm(iv), aesKey);
     const ct = await p11.C_Encrypt(s, text.encode('known key'));
     const offline = await crypto.subtle.importKey('raw', value, 'AES-GCM', false, ['decrypt', 'encrypt']);
-    expect(new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, offline, ct))).toBe('known key');
+    expect(new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, offline, new Uint8Array(ct)))).toBe('known key');
     const ct2 = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, offline, text.encode('from outside')));
     await p11.C_DecryptInit(s, gcm(iv), aesKey);
     expect(new TextDecoder().decode(await p11.C_Decrypt(s, ct2))).toBe('from outside');
@@ -158,9 +158,14 @@ describe('ordinary flows under strict', () => {
     const key = await p11.C_GenerateKey(s, { mechanism: CKM_AES_KEY_GEN },
       session({ type: CKA_VALUE_LEN, value: 16 }, { type: CKA_SENSITIVE, value: false }, on(CKA_EXTRACTABLE), on(CKA_ENCRYPT)));
     const [value] = await p11.C_GetAttributeValue(s, key, [{ type: CKA_VALUE }]);
-    expect((value?.value as Uint8Array).length).toBe(16);
+    expect(bytes(value).length).toBe(16);
   });
 });
+
+function bytes(attribute: Attribute | undefined): Uint8Array<ArrayBuffer> {
+  if (!(attribute?.value instanceof Uint8Array)) throw new Error('expected a byte string attribute');
+  return new Uint8Array(attribute.value);
+}
 
 function b64url(bytes: Uint8Array): string {
   const first = bytes.findIndex((b) => b !== 0);
