@@ -20,12 +20,14 @@ export interface ObjectKind {
 
 /** CKR_OK, or the CK_RV that refuses the access. */
 export function accessCheck(state: number, object: ObjectKind, write: boolean): number {
-  const user = state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
-  if (object.private && !user) return CKR_USER_NOT_LOGGED_IN;
+  // A write to the token from a read-only session is refused first, whoever is logged in
+  // (SoftHSM2's haveWrite has the same order).
   if (write && object.token) {
     const readWrite = state === CKS_RW_PUBLIC_SESSION || state === CKS_RW_USER_FUNCTIONS || state === CKS_RW_SO_FUNCTIONS;
     if (!readWrite) return CKR_SESSION_READ_ONLY;
   }
+  const user = state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
+  if (object.private && !user) return CKR_USER_NOT_LOGGED_IN;
   return CKR_OK;
 }
 
