@@ -1036,8 +1036,9 @@ export class Cryptoki implements CryptokiApiV3 {
       const parameter = provider.check(m.parameter);
       const publicValues = normalizeTemplate(publicTemplate);
       const privateValues = normalizeTemplate(privateTemplate);
-      const keyType = (publicValues.get(CKA_KEY_TYPE) as number | undefined)
-        ?? (privateValues.get(CKA_KEY_TYPE) as number | undefined) ?? KEY_GEN_TYPES.get(m.mechanism);
+      // The mechanism decides the key type; a template naming another is then inconsistent (as in SoftHSM2).
+      const keyType = KEY_GEN_TYPES.get(m.mechanism) ?? (publicValues.get(CKA_KEY_TYPE) as number | undefined)
+        ?? (privateValues.get(CKA_KEY_TYPE) as number | undefined);
       if (keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required for this mechanism');
       this.#checkWrite(s, publicValues);
       this.#checkWrite(s, privateValues);
