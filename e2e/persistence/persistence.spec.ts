@@ -181,6 +181,35 @@ test('wrong-PIN counts survive reloads and lock the PIN', async ({ profile }) =>
   expect(await rv(page, 'C_Login', session, CKU_USER, USER_PIN)).toBe('CKR_PIN_LOCKED');
 });
 
+test('a page closed during the PIN check keeps the attempt counted', async ({ profile }) => {
+  const first = await profile.page();
+  await start(first, FAST);
+  await call(first, 'C_InitToken', 0, SO_PIN, 'e2e token');
+  // The user PIN gets a PBKDF2 count that takes seconds, so the page can close in the middle of it.
+  await first.evaluate(() => window.vhsm.stop());
+  await start(first, { pbkdf2Iterations: 20_000_000 });
+  const so = await call<number>(first, 'C_OpenSession', 0, RW);
+  await call(first, 'C_Login', so, CKU_SO, SO_PIN);
+  await call(first, 'C_InitPIN', so, USER_PIN);
+  await call(first, 'C_CloseSession', so);
+  const session = await call<number>(first, 'C_OpenSession', 0, RW);
+  const failures = () => first.evaluate(async () => {
+    const tokens = (await window.vhsm.dump())[0]?.stores.tokens?.values as { user?: { failures: number } }[];
+    return tokens[0]?.user?.failures;
+  });
+  // The right PIN: counted first, forgiven only when the check completes, which it never does.
+  void first.evaluate(([s, user, pin]) => window.vhsm.call('C_Login', s, user, pin), [session, CKU_USER, USER_PIN] as const)
+    .catch(() => undefined);
+  await expect.poll(failures, { intervals: [20] }).toBe(1);
+  await first.close();
+
+  const page = await profile.page();
+  await start(page, FAST);
+  expect((await call<{ flags: number }>(page, 'C_GetTokenInfo', 0)).flags & CKF_USER_PIN_COUNT_LOW).toBe(CKF_USER_PIN_COUNT_LOW);
+  await userSession(page);
+  expect((await call<{ flags: number }>(page, 'C_GetTokenInfo', 0)).flags & CKF_USER_PIN_COUNT_LOW).toBe(0);
+});
+
 test('closing the page in the middle of a burst of writes leaves a consistent token', async ({ profile }) => {
   const first = await profile.page();
   await start(first, FAST);

@@ -65,6 +65,12 @@ const vhsm: VhsmPage = {
     });
   },
 
+  async fill(pin: string, count: number) {
+    const reply = await send({ op: 'fill', pin, count });
+    if ('error' in reply) throw new Error(`fill: ${reply.error.message}`);
+    return reply.result as number;
+  },
+
   stop() {
     worker?.terminate();
     worker = undefined;
@@ -89,6 +95,10 @@ const vhsm: VhsmPage = {
   },
 
   persist: () => requestPersistentStorage(),
+
+  async usage() {
+    return (await navigator.storage.estimate()).usage ?? 0;
+  },
 
   async persistFromWorker() {
     const reply = await send({ op: 'persist' });

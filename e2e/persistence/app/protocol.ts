@@ -20,6 +20,7 @@ export type WorkerRequest =
   | { id: number; op: 'open'; options: StartOptions }
   | { id: number; op: 'call'; method: string; args: unknown[] }
   | { id: number; op: 'burst'; pin: string }
+  | { id: number; op: 'fill'; pin: string; count: number }
   | { id: number; op: 'persist' };
 
 export type WorkerReply =
@@ -42,9 +43,13 @@ export interface VhsmPage {
   /** Start a burst of writes in the worker; `progress` counts the finished rounds. */
   burst(pin: string): void;
   progress: number;
+  /** Create `count` private AES token keys in the worker (for the bench); resolves to the ms it took. */
+  fill(pin: string, count: number): Promise<number>;
   stop(): void;
   dump(): Promise<DumpedDatabase[]>;
   persist(): Promise<string>;
+  /** navigator.storage.estimate().usage: what this origin occupies, as the browser counts it. */
+  usage(): Promise<number>;
   persistFromWorker(): Promise<unknown>;
 }
 

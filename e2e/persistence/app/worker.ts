@@ -42,6 +42,22 @@ async function burst(pin: string): Promise<never> {
   }
 }
 
+/** `count` private AES token keys, one commit each, as an application would make them. */
+async function fill(pin: string, count: number): Promise<number> {
+  const cryptoki = engine();
+  const started = performance.now();
+  const session = await cryptoki.C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+  await cryptoki.C_Login(session, CKU_USER, pin);
+  for (let i = 0; i < count; i++) {
+    await cryptoki.C_GenerateKey(session, { mechanism: CKM_AES_KEY_GEN }, [
+      { type: CKA_VALUE_LEN, value: 32 }, { type: CKA_TOKEN, value: true }, { type: CKA_PRIVATE, value: true },
+      { type: CKA_ENCRYPT, value: true }, { type: CKA_DECRYPT, value: true }, { type: CKA_LABEL, value: `bench-${i}` },
+    ]);
+  }
+  await cryptoki.C_CloseSession(session);
+  return performance.now() - started;
+}
+
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'open': {
@@ -58,6 +74,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'burst':
       return burst(request.pin);
+    case 'fill':
+      return fill(request.pin, request.count);
     case 'persist':
       return requestPersistentStorage();
   }
