@@ -99,3 +99,19 @@ export function ecPointBytes(der: Uint8Array): Uint8Array {
 export function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
+
+/** An RSA public key as Node's WebCrypto sees it, from CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
+export function rsaPublicJwk(modulus: Uint8Array, exponent: Uint8Array): JsonWebKey {
+  const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  return { kty: 'RSA', n: b64u(modulus), e: b64u(exponent), ext: true };
+}
+
+/** Concatenate byte strings. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((p) => [...p]));
+}
+
+/** Bytes from hex. */
+export function hex(text: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
+}
