@@ -15,7 +15,7 @@ import {
   CKR_FUNCTION_FAILED,
   CKR_KEY_SIZE_RANGE,
   CKR_MECHANISM_PARAM_INVALID,
-  CKR_WRAPPED_KEY_INVALID,
+  CKR_WRAPPED_KEY_LEN_RANGE,
 } from '@vhsm/pkcs11';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
@@ -105,8 +105,9 @@ export const aesKeyWrap: MechanismProvider<undefined> = {
   },
   async unwrap(unwrappingKey, wrapped, request, _parameter, crypto) {
     const kek = await unwrappingKey.cryptoKey({ name: 'AES-KW' }, ['unwrapKey']);
+    // The length is public: refusing it says nothing about the contents, so it has its own code.
     if (wrapped.length < 3 * SEMIBLOCK || wrapped.length % SEMIBLOCK !== 0) {
-      throw ckr(CKR_WRAPPED_KEY_INVALID, 'wrapped key: cannot be unwrapped');
+      throw ckr(CKR_WRAPPED_KEY_LEN_RANGE, `wrapped key: RFC 3394 output is 24 bytes or more, in 8-byte steps; got ${wrapped.length}`);
     }
     return unwrapAs(request, requestedClass(request), (format, algorithm, usages) =>
       crypto.subtle.unwrapKey(format, own(wrapped), kek, 'AES-KW', algorithm, true, usages),

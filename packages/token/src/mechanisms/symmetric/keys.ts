@@ -99,7 +99,8 @@ export function requestedLength(attributes: AttributeReader): number | undefined
 export function requiredSecretLength(request: KeyRequest): number {
   const len = requestedLength(request.attributes);
   if (len === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_VALUE_LEN: required');
-  checkSecretLength(request.keyType, len, CKR_TEMPLATE_INCONSISTENT);
+  // A length the key type cannot have is a bad value of CKA_VALUE_LEN (SoftHSM2 answers the same).
+  checkSecretLength(request.keyType, len, CKR_ATTRIBUTE_VALUE_INVALID);
   return len;
 }
 
