@@ -35,18 +35,23 @@ export const HMAC_KEY = bytes(32, 2);
 /** DER OID of P-256, CKA_EC_PARAMS. */
 export const P256 = new Uint8Array([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
 
+/** `extra` overrides: a template naming one attribute twice is CKR_TEMPLATE_INCONSISTENT in the spec. */
 export function secretKey(keyType: number, value: Uint8Array, extra: Template = []): Template {
-  return [
+  return withOverrides([
     { type: CKA_CLASS, value: CKO_SECRET_KEY },
     { type: CKA_KEY_TYPE, value: keyType },
     { type: CKA_TOKEN, value: false },
     { type: CKA_VALUE, value },
-    ...extra,
-  ];
+  ], extra);
+}
+
+function withOverrides(base: Template, extra: Template): Template {
+  const overridden = new Set(extra.map((a) => a.type));
+  return [...base.filter((a) => !overridden.has(a.type)), ...extra];
 }
 
 export const aesKey = (extra: Template = []): Template =>
-  secretKey(CKK_AES, AES_KEY, [{ type: CKA_ENCRYPT, value: true }, { type: CKA_DECRYPT, value: true }, ...extra]);
+  secretKey(CKK_AES, AES_KEY, withOverrides([{ type: CKA_ENCRYPT, value: true }, { type: CKA_DECRYPT, value: true }], extra));
 
 export const hmacKey = (): Template =>
   secretKey(CKK_GENERIC_SECRET, HMAC_KEY, [{ type: CKA_SIGN, value: true }, { type: CKA_VERIFY, value: true }]);
