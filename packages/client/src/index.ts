@@ -1,0 +1,14 @@
+// @vhsm/client: the page side of vhsm.
+export * from '@vhsm/pkcs11';
+export { connect } from './connect.js';
+export type { ConnectOptions, VhsmConnection } from './connect.js';
+export { Remote, rebuildError } from './remote.js';
+export { CallTrace, REDACTED, redactArgs } from './trace.js';
+export type { Trace, TraceRecord } from './trace.js';
+export { VhsmCryptoKey, VhsmSubtle } from './subtle/subtle.js';
+export type { FacadeOptions, KeyAlgorithmLike, VhsmCryptoKeyPair } from './subtle/subtle.js';
+export { facadeError, toFacadeError } from './subtle/errors.js';
+export type { FacadeError, WebCryptoErrorName } from './subtle/errors.js';
+export { KeyStorage, idOf } from './key-storage.js';
+export { findByUri, formatUri, parseUri, uriTemplate } from './uri.js';
+export type { ObjectTypeName, Pkcs11Uri } from './uri.js';

@@ -1,0 +1,2 @@
+// The packaged SharedWorker script, beside connect() so bundlers resolve it from new URL(…, import.meta.url).
+import '@vhsm/worker/shared';

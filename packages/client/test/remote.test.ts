@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CKA_CLASS, CKA_ID, CKA_LABEL, CKA_TOKEN, CKA_VALUE, CKO_DATA, CKO_SECRET_KEY, CKR_CRYPTOKI_NOT_INITIALIZED,
+  CKR_FUNCTION_NOT_SUPPORTED, CKR_PIN_INCORRECT, CKU_USER, FUNCTION_NAMES, Pkcs11Error, connect, findByUri,
+  formatUri, parseUri, REDACTED,
+} from '../src/index.js';
+import { RW, USER_PIN, connectTo, initToken, login, newHost } from './helpers.js';
+
+describe('remote Cryptoki', () => {
+  it('has every C_ function and rebuilds failures as Pkcs11Error with code, method and message', async () => {
+    const connection = await connectTo(newHost());
+    for (const fn of FUNCTION_NAMES) expect(typeof connection.pkcs11[fn]).toBe('function');
+    const error = await connection.pkcs11.C_GetSlotList(true).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Pkcs11Error);
+    expect(error).toMatchObject({ code: CKR_CRYPTOKI_NOT_INITIALIZED, method: 'C_GetSlotList' });
+    expect((error as Pkcs11Error).message.startsWith('CKR_CRYPTOKI_NOT_INITIALIZED')).toBe(true);
+    await connection.close();
+  });
+
+  it('returns typed results and sends only the viewed bytes of a subarray', async () => {
+    const connection = await connectTo(newHost());
+    await initToken(connection);
+    const session = await login(connection);
+    const big = new Uint8Array(1 << 20);
+    big.set([1, 2, 3], 500);
+    const handle = await connection.pkcs11.C_CreateObject(session, [
+      { type: CKA_CLASS, value: CKO_DATA }, { type: CKA_VALUE, value: big.subarray(500, 503) }, { type: CKA_LABEL, value: 'd' },
+    ]);
+    const [value, label] = await connection.pkcs11.C_GetAttributeValue(session, handle, [{ type: CKA_VALUE }, { type: CKA_LABEL }]);
+    expect(value?.value).toEqual(new Uint8Array([1, 2, 3]));
+    expect(label?.value).toBe('d');
+    await connection.close();
+  });
+
+  it('rejects calls after close() and ends the application\'s sessions in the worker', async () => {
+    const host = newHost();
+    const a = await connectTo(host);
+    await initToken(a);
+    await login(a);
+    const b = await connectTo(host);
+    await b.pkcs11.C_Initialize();
+    expect((await b.pkcs11.C_GetTokenInfo(0)).sessionCount).toBe(1);
+    await a.close();
+    expect((await b.pkcs11.C_GetTokenInfo(0)).sessionCount).toBe(0);
+    await expect(a.pkcs11.C_GetInfo()).rejects.toMatchObject({ code: CKR_CRYPTOKI_NOT_INITIALIZED });
+    await b.close();
+  });
+
+  it('refuses vault mode until the vault exists', async () => {
+    await expect(connect({ vault: 'https://vault.example' })).rejects.toMatchObject({ code: CKR_FUNCTION_NOT_SUPPORTED });
+  });
+});
+
+describe('trace', () => {
+  it('records every call with its CK_RV and duration, PINs and key bytes redacted', async () => {
+    const connection = await connectTo(newHost(), { trace: true });
+    await initToken(connection);
+    const session = await connection.pkcs11.C_OpenSession(0, RW);
+    await connection.pkcs11.C_Login(session, CKU_USER, 'wrong-pin-1').catch(() => undefined);
+    await connection.pkcs11.C_Login(session, CKU_USER, USER_PIN);
+    const secret = new Uint8Array(16).fill(0xab);
+    await connection.pkcs11.C_CreateObject(session, [
+      { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: 0x100 /* CKA_KEY_TYPE */, value: 0x1f /* CKK_AES */ },
+      { type: CKA_VALUE, value: secret }, { type: CKA_TOKEN, value: false },
+    ]);
+    const records = connection.trace.records;
+    expect(records.map((r) => r.fn)).toContain('C_InitToken');
+    const logins = records.filter((r) => r.fn === 'C_Login' && r.args[1] === CKU_USER);
+    expect(logins.map((r) => r.rv)).toEqual(['CKR_PIN_INCORRECT', 'CKR_OK']);
+    expect(logins[0]?.code).toBe(CKR_PIN_INCORRECT);
+    expect(logins[1]?.args[2]).toBe(REDACTED);
+    for (const r of records) expect(r.duration).toBeGreaterThanOrEqual(0);
+    const text = JSON.stringify(records);
+    for (const pin of ['wrong-pin-1', USER_PIN, 'so-pin-5678']) expect(text).not.toContain(pin);
+    expect(text).not.toContain('abababab');
+    const create = records.find((r) => r.fn === 'C_CreateObject');
+    expect(JSON.stringify(create?.args)).toContain(REDACTED);
+
+    connection.trace.disable();
+    connection.trace.clear();
+    await connection.pkcs11.C_GetInfo();
+    expect(connection.trace.records).toHaveLength(0);
+    await connection.close();
+  });
+});
+
+describe('PKCS#11 URIs', () => {
+  it('parses and formats RFC 7512 examples', () => {
+    const uri = parseUri('pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;manufacturer=Snake%20Oil,%20Inc.;model=1.0;object=my-certificate;type=cert;id=%69%95%3E%5C%F4%BE%2D%D2;serial=?pin-value=the-pin');
+    expect(uri).toMatchObject({
+      token: 'The Software PKCS#11 Softtoken', manufacturer: 'Snake Oil, Inc.', model: '1.0', object: 'my-certificate', type: 'cert',
+      serial: '', query: [['pin-value', 'the-pin']],
+    });
+    expect(uri.id).toEqual(new Uint8Array([0x69, 0x95, 0x3e, 0x5c, 0xf4, 0xbe, 0x2d, 0xd2]));
+    expect(parseUri(formatUri(uri))).toEqual(uri);
+    expect(formatUri({ object: 'a b;c', id: new Uint8Array([1, 255]) })).toBe('pkcs11:object=a%20b%3bc;id=%01%ff');
+    expect(parseUri('pkcs11:object=%E2%82%AC').object).toBe('€');
+  });
+
+  it('rejects malformed URIs with CKR_ARGUMENTS_BAD', () => {
+    for (const bad of ['http://x', 'pkcs11:object', 'pkcs11:id=%zz', 'pkcs11:type=car', 'pkcs11:object=a;object=b', 'pkcs11:slot-id=x']) {
+      expect(() => parseUri(bad), bad).toThrowError(/CKR_ARGUMENTS_BAD/);
+    }
+  });
+
+  it('finds the objects a URI names on the matching token only', async () => {
+    const connection = await connectTo(newHost());
+    await initToken(connection);
+    const session = await login(connection);
+    const p11 = connection.pkcs11;
+    const make = (label: string, id: number) => p11.C_CreateObject(session, [
+      { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: 0x100 /* CKA_KEY_TYPE */, value: 0x1f /* CKK_AES */ },
+      { type: CKA_VALUE, value: new Uint8Array(16).fill(id) }, { type: CKA_LABEL, value: label }, { type: CKA_ID, value: new Uint8Array([id]) },
+    ]);
+    const a = await make('alpha', 1);
+    await make('beta', 2);
+    expect(await findByUri(p11, session, 'pkcs11:token=client%20test;object=alpha;type=secret-key')).toEqual([a]);
+    expect(await findByUri(p11, session, 'pkcs11:id=%01')).toEqual([a]);
+    expect(await findByUri(p11, session, 'pkcs11:token=other;object=alpha')).toEqual([]);
+    expect(await findByUri(p11, session, 'pkcs11:type=secret-key')).toHaveLength(2);
+    expect(await findByUri(p11, session, 'pkcs11:type=data')).toEqual([]);
+    await connection.close();
+  });
+});
