@@ -1,0 +1,269 @@
+/**
+ * The world of the random search: one token, the victim's keys, and an attacker who keeps every
+ * output and every key value it learns and tries them offline. Ground truth about secret values
+ * comes from a spy on the engine's WebCrypto (every extractable key it generates or derives is
+ * exported on the side), so the search also catches leaks of keys whose value nobody supplied.
+ */
+import {
+  CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE, CKA_ENCRYPT, CKA_EXTRACTABLE, CKA_KEY_TYPE,
+  CKA_NEVER_EXTRACTABLE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_UNWRAP, CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY,
+  CKA_WRAP, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKG_MGF1_SHA256, CKK_AES, CKM_AES_CBC, CKM_AES_CBC_PAD,
+  CKM_AES_GCM, CKM_AES_KEY_GEN, CKM_AES_KEY_WRAP, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKO_SECRET_KEY, Cryptoki,
+} from '@vhsm/token';
+import type { Attribute, Mechanism, Template } from '@vhsm/token';
+import { prepareToken } from '@vhsm/attacks';
+import type { PolicyName } from '@vhsm/attacks';
+import { attackerRsaPair, cbcPadDecrypt, gcmDecrypt, kwUnwrap, oaepDecrypt, own, toHex } from '../../src/offline.js';
+
+export type Mode = 'kw' | 'gcm' | 'cbcpad' | 'cbc' | 'oaep';
+export const MODES: readonly Mode[] = ['kw', 'gcm', 'cbcpad', 'cbc', 'oaep'];
+/** Two IVs per mode, so that reuse happens. */
+export const IVS = [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2)];
+
+export function mechanismFor(mode: Mode, ivIndex: number): Mechanism {
+  const iv = IVS[ivIndex % IVS.length] as Uint8Array;
+  switch (mode) {
+    case 'kw': return { mechanism: CKM_AES_KEY_WRAP };
+    case 'gcm': return { mechanism: CKM_AES_GCM, parameter: { iv: iv.slice(0, 12) } };
+    case 'cbcpad': return { mechanism: CKM_AES_CBC_PAD, parameter: iv };
+    case 'cbc': return { mechanism: CKM_AES_CBC, parameter: iv };
+    case 'oaep': return { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256 } };
+  }
+}
+
+export const ROLES = [CKA_ENCRYPT, CKA_DECRYPT, CKA_WRAP, CKA_UNWRAP, CKA_SIGN, CKA_VERIFY, CKA_DERIVE] as const;
+
+/** A template the attacker picks: roles asked for, and sensitive / extractable if it says so. */
+export interface Wish {
+  roles: number[];
+  sensitive: boolean | undefined;
+  extractable: boolean | undefined;
+}
+
+export function wishTemplate(wish: Wish): Attribute[] {
+  const t: Attribute[] = [{ type: CKA_TOKEN, value: false }, ...wish.roles.map((type) => ({ type, value: true }))];
+  if (wish.sensitive !== undefined) t.push({ type: CKA_SENSITIVE, value: wish.sensitive });
+  if (wish.extractable !== undefined) t.push({ type: CKA_EXTRACTABLE, value: wish.extractable });
+  return t;
+}
+
+export interface KeyRef {
+  handle: number;
+  kind: 'secret' | 'public' | 'private';
+  /** Public keys the attacker imported: the index of its own private key. */
+  attackerPair?: number;
+}
+
+/** A ciphertext the attacker holds: what made it, and (when known) what is inside. */
+export interface Blob {
+  data: Uint8Array;
+  mode: Mode;
+  ivIndex: number;
+  /** The token key that made it (for IV-reuse XOR) or -1 for offline-crafted blobs. */
+  keyHandle: number;
+  plaintext?: Uint8Array;
+}
+
+export class Leak extends Error {}
+
+/** Spy: exports every extractable key the engine generates or derives (the engine seals them with wrapKey). */
+function spyCrypto(base: Crypto, captured: Uint8Array[]): Crypto {
+  const subtle = base.subtle;
+  const capture = async (result: CryptoKey | CryptoKeyPair) => {
+    const key = 'privateKey' in result ? result.privateKey : result;
+    if (!key.extractable) return;
+    const format = key.type === 'secret' ? 'raw' : 'pkcs8';
+    captured.push(new Uint8Array(await subtle.exportKey(format, key)));
+  };
+  const spy = new Proxy(subtle, {
+    get(target, prop) {
+      if (prop === 'generateKey' || prop === 'deriveKey') {
+        return async (...args: unknown[]) => {
+          const result = await (target[prop] as (...a: unknown[]) => Promise<CryptoKey | CryptoKeyPair>).apply(target, args);
+          await capture(result);
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { subtle: spy, getRandomValues: base.getRandomValues.bind(base), randomUUID: base.randomUUID.bind(base) } as Crypto;
+}
+
+export interface Shared {
+  p11: Cryptoki;
+  slot: number;
+  captured: Uint8Array[];
+  attackerKeys: { privateKey: CryptoKey; modulus: Uint8Array; exponent: Uint8Array }[];
+  policy: PolicyName;
+  steps: number;
+}
+
+/** One token per policy for the whole search; every run gets fresh sessions on it. */
+export async function sharedToken(policy: PolicyName): Promise<Shared> {
+  const captured: Uint8Array[] = [];
+  const p11 = new Cryptoki({ policy, pbkdf2Iterations: 1000, crypto: spyCrypto(globalThis.crypto, captured) });
+  const ctx = await prepareToken(p11);
+  const attackerKeys = [await attackerRsaPair(globalThis.crypto), await attackerRsaPair(globalThis.crypto)];
+  return { p11, slot: ctx.slot, captured, attackerKeys, policy, steps: 0 };
+}
+
+export class World {
+  readonly keys: KeyRef[] = [];
+  readonly blobs: Blob[] = [];
+  /** Key-sized byte strings the attacker knows (hex → bytes). */
+  readonly known = new Map<string, Uint8Array>();
+  /** Values the attacker must never learn (hex → what they are). */
+  readonly secrets = new Map<string, string>();
+  /** Handles whose value the attacker knows. */
+  readonly knownHandles = new Map<number, Uint8Array>();
+  readonly log: string[] = [];
+  readonly #tried = new Set<string>();
+
+  constructor(readonly shared: Shared, readonly session: number) {}
+
+  get p11(): Cryptoki {
+    return this.shared.p11;
+  }
+
+  static async open(shared: Shared): Promise<World> {
+    const session = await shared.p11.C_OpenSession(shared.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    const world = new World(shared, session);
+    await world.#victims();
+    return world;
+  }
+
+  close(): Promise<void> {
+    return this.p11.C_CloseSession(this.session);
+  }
+
+  /** The victim's keys: an imported secret T1, a generated KEK, a generated secret T2. */
+  async #victims(): Promise<void> {
+    const value = crypto.getRandomValues(new Uint8Array(32));
+    const exact = (roles: number[], sensitive: boolean, extractable: boolean): Attribute[] => [
+      { type: CKA_TOKEN, value: false }, { type: CKA_SENSITIVE, value: sensitive }, { type: CKA_EXTRACTABLE, value: extractable },
+      ...ROLES.map((type) => ({ type, value: roles.includes(type) })),
+    ];
+    const t1 = await this.p11.C_CreateObject(this.session, [
+      { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE, value },
+      ...exact([CKA_ENCRYPT, CKA_DECRYPT], true, true),
+    ]);
+    this.secrets.set(toHex(value), 'victim T1');
+    this.keys.push({ handle: t1, kind: 'secret' });
+    const kek = await this.generate([{ type: CKA_VALUE_LEN, value: 32 }, ...exact([CKA_WRAP, CKA_UNWRAP], true, false)], 'victim KEK');
+    const t2 = await this.generate([{ type: CKA_VALUE_LEN, value: 16 }, ...exact([CKA_ENCRYPT], true, true)], 'victim T2');
+    this.keys.push({ handle: kek, kind: 'secret' }, { handle: t2, kind: 'secret' });
+  }
+
+  /** C_GenerateKey with ground truth: a key sensitive or unextractable from birth is a secret. */
+  async generate(template: Template, label: string): Promise<number> {
+    this.shared.captured.length = 0;
+    const handle = await this.p11.C_GenerateKey(this.session, { mechanism: CKM_AES_KEY_GEN }, template);
+    await this.#recordSecret(handle, label);
+    return handle;
+  }
+
+  /** After a call that made a key inside the token: is its (captured) value a secret? */
+  async #recordSecret(handle: number, label: string): Promise<void> {
+    const value = this.shared.captured.at(-1);
+    if (!value) return;
+    const [always, never] = await this.p11.C_GetAttributeValue(this.session, handle,
+      [{ type: CKA_ALWAYS_SENSITIVE }, { type: CKA_NEVER_EXTRACTABLE }]);
+    if (always?.value === true || never?.value === true) this.secrets.set(toHex(value), label);
+  }
+
+  async recordGenerated(handle: number, label: string): Promise<void> {
+    await this.#recordSecret(handle, label);
+  }
+
+  /** A derived key is secret when its base's value is not the attacker's. */
+  recordDerived(base: number, label: string): Uint8Array | undefined {
+    const value = this.shared.captured.at(-1);
+    if (value && !this.knownHandles.has(base)) this.secrets.set(toHex(value), label);
+    return value;
+  }
+
+  key(index: number, kind?: KeyRef['kind']): KeyRef | undefined {
+    const pool = kind ? this.keys.filter((k) => k.kind === kind) : this.keys;
+    return pool.length === 0 ? undefined : pool[index % pool.length];
+  }
+
+  knownValue(index: number): Uint8Array | undefined {
+    const values = [...this.known.values()].filter((v) => [16, 24, 32].includes(v.length));
+    return values.length === 0 ? undefined : values[index % values.length];
+  }
+
+  /** The attacker learned `value`: keep it, try it on every blob, check it against the secrets. */
+  async learn(value: Uint8Array, how: string): Promise<void> {
+    const hex = toHex(value);
+    if (this.known.has(hex)) return;
+    this.known.set(hex, value);
+    const secret = this.secrets.get(hex);
+    if (secret !== undefined) throw new Leak(`${this.shared.policy}: the attacker learned ${secret} (${how})`);
+    for (const blob of this.blobs) await this.#open(blob, value);
+  }
+
+  async addBlob(blob: Blob): Promise<void> {
+    this.blobs.push(blob);
+    if (blob.plaintext) return;
+    for (const value of [...this.known.values()]) await this.#open(blob, value);
+    if (blob.mode === 'oaep') {
+      for (const [i, pair] of this.shared.attackerKeys.entries()) {
+        const plain = await oaepDecrypt(crypto, pair.privateKey, blob.data);
+        if (plain) await this.#opened(blob, plain, `OAEP with the attacker's private key ${i}`);
+      }
+    }
+    if (blob.mode === 'gcm') await this.#xorWithTwin(blob);
+  }
+
+  /** GCM under one key and one IV twice: c1 ⊕ c2 = p1 ⊕ p2. */
+  async #xorWithTwin(blob: Blob): Promise<void> {
+    for (const twin of this.blobs) {
+      if (twin === blob || twin.mode !== 'gcm' || twin.keyHandle !== blob.keyHandle || twin.ivIndex !== blob.ivIndex) continue;
+      const [known, unknown] = twin.plaintext ? [twin, blob] : blob.plaintext ? [blob, twin] : [undefined, undefined];
+      if (!known || !unknown || !known.plaintext) continue;
+      const n = Math.min(known.plaintext.length, unknown.data.length - 16);
+      if (n <= 0) continue;
+      const plain = new Uint8Array(n);
+      for (let i = 0; i < n; i++) plain[i] = (known.data[i] as number) ^ (unknown.data[i] as number) ^ (known.plaintext[i] as number);
+      await this.#opened(unknown, plain, 'GCM keystream reuse');
+    }
+  }
+
+  async #open(blob: Blob, value: Uint8Array): Promise<void> {
+    if (blob.plaintext || ![16, 24, 32].includes(value.length)) return;
+    const tried = `${this.blobs.indexOf(blob)}/${toHex(value)}`;
+    if (this.#tried.has(tried)) return;
+    this.#tried.add(tried);
+    const iv = IVS[blob.ivIndex % IVS.length] as Uint8Array;
+    let plain: Uint8Array | undefined;
+    switch (blob.mode) {
+      case 'kw': plain = await kwUnwrap(crypto, value, blob.data); break;
+      case 'gcm': plain = await gcmDecrypt(crypto, value, iv.slice(0, 12), blob.data); break;
+      case 'cbcpad': plain = await cbcPadDecrypt(crypto, value, iv, blob.data); break;
+      case 'cbc': plain = await cbcRawDecrypt(value, iv, blob.data); break;
+      case 'oaep': return;
+    }
+    if (plain) await this.#opened(blob, plain, `${blob.mode} with a known key`);
+  }
+
+  async #opened(blob: Blob, plain: Uint8Array, how: string): Promise<void> {
+    blob.plaintext = plain;
+    await this.learn(plain, how);
+    if (blob.mode === 'gcm') await this.#xorWithTwin(blob);
+  }
+}
+
+/** Raw AES-CBC decryption through WebCrypto: append a block that decrypts to a full padding block. */
+async function cbcRawDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array | undefined> {
+  if (data.length === 0 || data.length % 16 !== 0) return undefined;
+  const k = await crypto.subtle.importKey('raw', own(key), 'AES-CBC', false, ['encrypt', 'decrypt']);
+  const last = data.slice(data.length - 16);
+  const padBlock = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: own(last) }, k, new Uint8Array(16).fill(16))).slice(0, 16);
+  const extended = new Uint8Array(data.length + 16);
+  extended.set(data);
+  extended.set(padBlock, data.length);
+  const plain = await cbcPadDecrypt(crypto, key, iv, extended);
+  return plain?.slice(0, data.length);
+}
