@@ -207,7 +207,7 @@ export class World {
   async addBlob(blob: Blob): Promise<void> {
     this.blobs.push(blob);
     if (blob.plaintext) return;
-    for (const value of [...this.known.values()]) await this.#open(blob, value);
+    for (const value of this.known.values()) await this.#open(blob, value);
     if (blob.mode === 'oaep') {
       for (const [i, pair] of this.shared.attackerKeys.entries()) {
         const plain = await oaepDecrypt(crypto, pair.privateKey, blob.data);
