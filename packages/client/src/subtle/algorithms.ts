@@ -92,10 +92,17 @@ const USAGE_ATTRIBUTE: Readonly<Record<KeyUsage, number>> = {
   unwrapKey: CKA_UNWRAP, deriveKey: CKA_DERIVE, deriveBits: CKA_DERIVE,
 };
 
-/** CKA_ENCRYPT…CKA_DERIVE for these usages: true for each used, false for the rest. */
-export function usageAttributes(usages: readonly KeyUsage[]): { type: number; value: boolean }[] {
+/** The usage attributes each class of key has. */
+const CLASS_USAGES: Readonly<Record<KeyType, readonly KeyUsage[]>> = {
+  secret: ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'deriveKey'],
+  public: ['encrypt', 'verify', 'wrapKey'],
+  private: ['decrypt', 'sign', 'unwrapKey', 'deriveKey'],
+};
+
+/** The usage attributes of a `type` key: true for each usage asked for, false for the rest. */
+export function usageAttributes(type: KeyType, usages: readonly KeyUsage[]): { type: number; value: boolean }[] {
   const on = new Set(usages.map((u) => USAGE_ATTRIBUTE[u]));
-  return [...new Set(Object.values(USAGE_ATTRIBUTE))].map((type) => ({ type, value: on.has(type) }));
+  return CLASS_USAGES[type].map((u) => ({ type: USAGE_ATTRIBUTE[u], value: on.has(USAGE_ATTRIBUTE[u]) }));
 }
 
 /** Checks requested usages as WebCrypto does (SyntaxError) and returns them deduplicated. */

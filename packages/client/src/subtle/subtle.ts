@@ -520,18 +520,18 @@ export class VhsmSubtle {
     return [
       { type: CKA_KEY_TYPE, value: KEY_TYPE[family] }, { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false },
       { type: CKA_ID, value: id }, { type: CKA_EXTRACTABLE, value: extractable }, { type: CKA_SENSITIVE, value: !extractable },
-      ...usageAttributes(usages),
+      ...usageAttributes('secret', usages),
     ];
   }
 
   #publicTemplate(id: Uint8Array, usages: readonly KeyUsage[]): Template {
-    return [{ type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false }, { type: CKA_ID, value: id }, ...usageAttributes(usages)];
+    return [{ type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false }, { type: CKA_ID, value: id }, ...usageAttributes('public', usages)];
   }
 
   #privateTemplate(id: Uint8Array, extractable: boolean, usages: readonly KeyUsage[]): Template {
     return [
       { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false }, { type: CKA_ID, value: id },
-      { type: CKA_EXTRACTABLE, value: extractable }, { type: CKA_SENSITIVE, value: !extractable }, ...usageAttributes(usages),
+      { type: CKA_EXTRACTABLE, value: extractable }, { type: CKA_SENSITIVE, value: !extractable }, ...usageAttributes('private', usages),
     ];
   }
 
