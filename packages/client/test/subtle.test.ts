@@ -22,7 +22,7 @@ const bytes = (b: ArrayBuffer) => new Uint8Array(b);
 
 describe('symmetric algorithms give the same bytes as crypto.subtle', () => {
   const raw = crypto.getRandomValues(new Uint8Array(32));
-  const cases: [string, Record<string, unknown>][] = [
+  const cases: [string, AesGcmParams | AesCbcParams | AesCtrParams][] = [
     ['AES-GCM', { name: 'AES-GCM', iv: new Uint8Array(12).fill(1), additionalData: new Uint8Array([9, 9]) }],
     ['AES-GCM', { name: 'AES-GCM', iv: new Uint8Array(12).fill(2), tagLength: 96 }],
     ['AES-CBC', { name: 'AES-CBC', iv: new Uint8Array(16).fill(3) }],
@@ -32,7 +32,7 @@ describe('symmetric algorithms give the same bytes as crypto.subtle', () => {
     const ours = await vhsm.subtle.importKey('raw', raw, name, false, ['encrypt', 'decrypt']);
     const theirs = await native.importKey('raw', raw, name, false, ['encrypt', 'decrypt']);
     const ct = await vhsm.subtle.encrypt(params, ours, data);
-    expect(bytes(ct)).toEqual(bytes(await native.encrypt(params as AlgorithmIdentifier, theirs, data)));
+    expect(bytes(ct)).toEqual(bytes(await native.encrypt(params, theirs, data)));
     expect(bytes(await vhsm.subtle.decrypt(params, ours, ct))).toEqual(data);
   });
 
