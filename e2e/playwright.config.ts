@@ -16,13 +16,10 @@ export default defineConfig({
       testMatch: /.*\.spec\.ts/,
       timeout: 120_000,
     },
-    {
-      // Figures for docs/storage.md, not assertions on time: run on demand.
-      name: 'persistence-bench',
-      testDir: './persistence',
-      testMatch: /.*\.bench\.ts/,
-      timeout: 1_800_000,
-    },
+    // Figures for docs/storage.md, not assertions on time: only with VHSM_BENCH=1 (bench:persistence).
+    ...(process.env.VHSM_BENCH === '1'
+      ? [{ name: 'persistence-bench', testDir: './persistence', testMatch: /.*\.bench\.ts/, timeout: 1_800_000 }]
+      : []),
   ],
   globalSetup: './persistence/global-setup.ts',
 });
