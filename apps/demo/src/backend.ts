@@ -1,8 +1,8 @@
-// Where the demo's token lives. Everything else is written against CryptokiApiV3 only.
-import { Cryptoki } from '@vhsm/token';
+// Where the demo's token lives: in the packaged worker behind connect(), persisted in IndexedDB.
+// Everything else in the demo is written against CryptokiApiV3 only.
+import { connect } from '@vhsm/client';
 import type { CryptokiApiV3 } from '@vhsm/pkcs11';
-import { createIdbStore } from '@vhsm/store-idb';
-import { traced } from './trace.js';
+import type { TraceLog } from './trace.js';
 
 export interface Backend {
   pkcs11: CryptokiApiV3;
@@ -10,8 +10,11 @@ export interface Backend {
   where: string;
 }
 
-/** The persistent token of this origin. */
-export async function openBackend(): Promise<Backend> {
-  const store = await createIdbStore({ name: 'vhsm-demo' });
-  return { pkcs11: traced(new Cryptoki({ store }), 'token'), where: 'in this page (IndexedDB)' };
+/** Connects to this origin's token and feeds the client's call trace into `log`. */
+export async function openBackend(log: TraceLog): Promise<Backend> {
+  const connection = await connect({ trace: true });
+  connection.trace.subscribe((r) => log.add({ source: 'token', fn: r.fn, args: r.args, rv: r.rv, code: r.code, duration: r.duration, start: r.start }));
+  const shared = typeof SharedWorker === 'function';
+  window.addEventListener('pagehide', () => void connection.close());
+  return { pkcs11: connection.pkcs11, where: `in a ${shared ? 'SharedWorker' : 'Web Worker'} of this origin, persisted in IndexedDB (sealed under the PIN)` };
 }

@@ -4,6 +4,9 @@ import { CKF_TOKEN_INITIALIZED } from '@vhsm/pkcs11';
 import { openBackend } from './backend.js';
 import { fill, h } from './dom.js';
 import { explorer } from './explorer.js';
+import { playground } from './playground.js';
+import { traceLog } from './trace.js';
+import { tracePanel } from './tracepanel.js';
 import { rvOf } from './format.js';
 import { TokenView } from './state.js';
 
@@ -19,16 +22,19 @@ async function start(): Promise<void> {
   const main = document.getElementById('main') as HTMLElement;
   const nav = document.getElementById('tabs') as HTMLElement;
   const where = document.getElementById('where') as HTMLElement;
-  const backend = await openBackend();
+  const backend = await openBackend(traceLog);
   where.textContent = `The token lives ${backend.where}.`;
   await backend.pkcs11.C_Initialize();
 
   const token = new TokenView(backend.pkcs11);
   const explore = explorer(token);
+  const play = playground(token);
   token.onChange(() => void explore.render());
 
   const views: View[] = [
     { id: 'explorer', title: 'Token explorer', el: explore.el },
+    { id: 'playground', title: 'Playground', el: play.el, show: () => void play.show() },
+    { id: 'trace', title: 'Call trace', el: tracePanel(traceLog) },
   ];
 
   const tabs = views.map((v) => h('a', { href: `#${v.id}`, role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}` }, v.title));

@@ -1,0 +1,72 @@
+// The call trace: every C_ call, its arguments (secrets redacted), the CK_RV and the time it took.
+import { button, checkbox, field, fill, h, select } from './dom.js';
+import type { TraceEntry, TraceLog } from './trace.js';
+
+const MAX_ROWS = 500;
+
+export function tracePanel(log: TraceLog): HTMLElement {
+  const text = h('input', { type: 'search', placeholder: 'C_Sign, CKR_PIN_INCORRECT, 0x1087…', autocomplete: 'off' });
+  const outcomeFilter = select([['all', 'all calls'], ['fail', 'failures only'], ['ok', 'CKR_OK only']], 'all');
+  const sourceFilter = select([['', 'every token'], ['token', 'the demo token'], ['lab:spec', 'attack lab, spec'], ['lab:strict', 'attack lab, strict']], '');
+  const record = checkbox('record', true);
+  const count = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const body = h('tbody');
+  let paused: TraceEntry[] | undefined;
+
+  const matches = (e: TraceEntry): boolean => {
+    if (outcomeFilter.value === 'fail' && e.code === 0) return false;
+    if (outcomeFilter.value === 'ok' && e.code !== 0) return false;
+    if (sourceFilter.value !== '' && e.source !== sourceFilter.value) return false;
+    const needle = text.value.trim().toLowerCase();
+    return needle === '' || `${e.fn} ${e.rv} ${e.source} ${JSON.stringify(e.args)}`.toLowerCase().includes(needle);
+  };
+  const shown = (): TraceEntry[] => (paused ?? log.entries).filter(matches);
+
+  const row = (e: TraceEntry): HTMLElement => {
+    const args = JSON.stringify(e.args);
+    return h('tr', { class: e.code === 0 ? null : 'failed' },
+      h('td', null, String(e.seq)), h('td', null, (e.start / 1000).toFixed(3)), h('td', null, e.source),
+      h('td', null, h('code', null, e.fn)), h('td', { class: 'args' }, h('code', { title: args }, args)),
+      h('td', null, h('code', null, e.result === undefined ? '' : JSON.stringify(e.result))),
+      h('td', null, h('code', { class: e.code === 0 ? 'rv ok' : 'rv fail' }, e.rv)), h('td', { class: 'num' }, e.duration.toFixed(1)));
+  };
+
+  let scheduled = false;
+  const render = (): void => {
+    scheduled = false;
+    const entries = shown();
+    count.textContent = `${entries.length} of ${log.entries.length} calls`;
+    fill(body, ...entries.slice(-MAX_ROWS).reverse().map(row));
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(render);
+  };
+  log.subscribe(() => {
+    if (!paused) schedule();
+  });
+  for (const control of [text, outcomeFilter, sourceFilter]) control.addEventListener('input', render);
+  record.input.addEventListener('change', () => {
+    paused = record.input.checked ? undefined : [...log.entries];
+    render();
+  });
+
+  const exportJson = (): void => {
+    const blob = new Blob([JSON.stringify(shown(), null, 2)], { type: 'application/json' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `vhsm-trace-${new Date().toISOString().replace(/[:.]/g, '-')}.json` });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
+
+  render();
+  return h('div', { class: 'trace' },
+    h('section', { class: 'card', 'aria-label': 'Trace controls' },
+      h('p', { class: 'muted' }, 'Every C_ call this page makes, like OpenSC\'s pkcs11-spy. PINs, key values and passwords are replaced by <redacted>; results show byte strings by length only.'),
+      h('div', { class: 'row' }, field('Filter', text), field('Outcome', outcomeFilter), field('Token', sourceFilter)),
+      h('div', { class: 'actions' }, record.el, button('Export JSON', exportJson), button('Clear', () => { log.clear(); render(); }), count)),
+    h('div', { class: 'card scroll' },
+      h('table', { class: 'grid trace-table', 'aria-label': 'Call trace' },
+        h('thead', null, h('tr', null, ...['#', 'Time (s)', 'Token', 'Function', 'Arguments', 'Result', 'CK_RV', 'ms'].map((t) => h('th', { scope: 'col' }, t)))),
+        body)));
+}
