@@ -533,7 +533,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const op = s.begin<FindOperation>('find', { results: [] });
       try {
         const token = this.#tokenOf(s);
-        await token.sync();
+        await token.syncObjects();
         const state = this.#state(s);
         const candidates = [...this.#sessionObjects.values()].filter((o) => o.slot === s.slot);
         for (const o of token.objects.values()) candidates.push(o);
@@ -1347,7 +1347,7 @@ export class Cryptoki implements CryptokiApiV3 {
     const token = this.#tokenOf(s);
     let object: EngineObject | undefined;
     if (ref.token) {
-      await token.sync();
+      await token.syncObjects();
       object = token.objects.get(ref.id);
     } else {
       object = this.#sessionObjects.get(ref.id);

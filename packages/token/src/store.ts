@@ -87,6 +87,12 @@ export interface TokenStore {
     slot: number,
     update: (current: TokenRecord | undefined) => TokenRecord | undefined,
   ): Promise<TokenRecord | undefined>;
+  /**
+   * The token's generation, if the store knows it without a round trip because it sees every write
+   * (one process, no other writers); otherwise undefined. Lets calls that only use objects skip
+   * loadToken when nothing changed.
+   */
+  peekGeneration?(slot: number): number | undefined;
   close?(): Promise<void>;
 }
 
@@ -117,6 +123,10 @@ export class MemoryStore implements TokenStore {
     const generation = (this.#tokens.get(change.slot)?.generation ?? 0) + 1;
     this.#tokens.set(change.slot, { ...token, generation });
     return generation;
+  }
+
+  peekGeneration(slot: number): number | undefined {
+    return this.#tokens.get(slot)?.generation;
   }
 
   async updateToken(

@@ -83,6 +83,15 @@ export class TokenState {
     this.generation = record.generation;
   }
 
+  /**
+   * sync() for calls that only use objects: no store round trip when the store can tell that nobody
+   * wrote since our last look. (PIN counters change without a new generation: token info still syncs.)
+   */
+  async syncObjects(): Promise<void> {
+    if (this.record && this.generation >= 0 && this.#store.peekGeneration?.(this.slot) === this.generation) return;
+    await this.sync();
+  }
+
   async commit(change: Omit<Commit, 'slot'>): Promise<void> {
     const before = this.generation;
     const generation = await this.#store.commit({ slot: this.slot, ...change });

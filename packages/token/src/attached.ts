@@ -1,0 +1,356 @@
+/**
+ * Slots backed by a TokenProvider (a card or key behind @vhsm/bridge). The engine's registry gives
+ * each attached provider a slot id after the software slots and forgets it when the device goes;
+ * each application (Cryptoki) keeps its own sessions, handles and login on those slots here, so
+ * the software-token code paths stay untouched.
+ */
+import {
+  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_PRIVATE, CKA_SIGN, CKF_HW_SLOT, CKF_LOGIN_REQUIRED,
+  CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN, CKF_TOKEN_INITIALIZED,
+  CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED,
+  CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKO_PRIVATE_KEY, 
+  CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_DEVICE_REMOVED, CKR_KEY_FUNCTION_NOT_PERMITTED,
+  CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID, CKR_OBJECT_HANDLE_INVALID,
+  CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
+  CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SLOT_ID_INVALID,
+  CKR_TOKEN_NOT_PRESENT, CKR_USER_ALREADY_LOGGED_IN,
+  CKR_USER_NOT_LOGGED_IN, CKR_USER_TYPE_INVALID, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS,
+  CKS_RW_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO,
+  CKU_USER, CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION,
+} from '@vhsm/pkcs11';
+import type { Attribute, Mechanism, MechanismInfo, SessionInfo, SlotInfo, Template, TokenInfo } from '@vhsm/pkcs11';
+import { bytesArg, handleArg, mechanismArg, stringArg, ulongArg } from './args.js';
+import { readability } from './attributes/rules.js';
+import { copyValue, normalizeTemplate, templateEntries, valuesEqual } from './attributes/values.js';
+import type { AttributeMap } from './attributes/values.js';
+import { ckr } from './errors.js';
+import type { ProviderObject, TokenProvider } from './provider.js';
+
+/** The engine-wide list of attached providers (shared by every application of an engine). */
+export class AttachedRegistry {
+  readonly #providers = new Map<number, TokenProvider>();
+  readonly #removed = new Set<number>();
+  readonly #unsubscribe = new Map<number, () => void>();
+  #next: number;
+
+  constructor(firstSlot: number) {
+    this.#next = firstSlot;
+  }
+
+  attach(provider: TokenProvider): number {
+    const slot = this.#next++;
+    this.#providers.set(slot, provider);
+    this.#unsubscribe.set(slot, provider.on('removed', () => this.detach(slot)));
+    return slot;
+  }
+
+  /** The device is gone: its slot leaves the list and every call on it fails from now on. */
+  detach(slot: number): void {
+    if (!this.#providers.delete(slot)) return;
+    this.#removed.add(slot);
+    this.#unsubscribe.get(slot)?.();
+    this.#unsubscribe.delete(slot);
+  }
+
+  slots(): number[] {
+    return [...this.#providers.keys()];
+  }
+
+  /** Is this id an attached slot, present or gone? */
+  owns(slot: unknown): boolean {
+    return typeof slot === 'number' && (this.#providers.has(slot) || this.#removed.has(slot));
+  }
+
+  get(slot: number): TokenProvider | undefined {
+    return this.#providers.get(slot);
+  }
+}
+
+interface AttachedSession {
+  handle: number;
+  slot: number;
+  readWrite: boolean;
+  find?: number[];
+  sign?: { key: string; mechanism: Mechanism; needsContextLogin: boolean };
+}
+
+/** One application's sessions, handles and logins on attached slots. */
+export class AttachedSlots {
+  readonly #registry: AttachedRegistry;
+  readonly #newSessionHandle: () => number;
+  readonly #newObjectHandle: () => number;
+  readonly #sessions = new Map<number, AttachedSession>();
+  readonly #logins = new Set<number>();
+  readonly #handles = new Map<number, { slot: number; ref: string }>();
+  readonly #handleOf = new Map<string, number>();
+
+  constructor(registry: AttachedRegistry, newSessionHandle: () => number, newObjectHandle: () => number) {
+    this.#registry = registry;
+    this.#newSessionHandle = newSessionHandle;
+    this.#newObjectHandle = newObjectHandle;
+  }
+
+  hasSession(session: unknown): boolean {
+    return typeof session === 'number' && this.#sessions.has(session);
+  }
+
+  // ------------------------------------------------------------------ slots and tokens
+
+  slotInfo(slot: number): SlotInfo {
+    const provider = this.#present(slot, CKR_SLOT_ID_INVALID);
+    return {
+      slotDescription: provider.slotDescription,
+      manufacturerID: 'vhsm bridge',
+      flags: CKF_TOKEN_PRESENT | CKF_REMOVABLE_DEVICE | CKF_HW_SLOT,
+      hardwareVersion: { major: 0, minor: 0 },
+      firmwareVersion: { major: 0, minor: 0 },
+    };
+  }
+
+  async tokenInfo(slot: number): Promise<TokenInfo> {
+    const provider = this.#present(slot, CKR_TOKEN_NOT_PRESENT);
+    const info = await provider.tokenInfo();
+    const pin = await provider.pinState();
+    const sessions = [...this.#sessions.values()].filter((s) => s.slot === slot);
+    return {
+      label: info.label,
+      manufacturerID: info.manufacturerID,
+      model: info.model,
+      serialNumber: info.serialNumber,
+      flags: CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED | CKF_WRITE_PROTECTED | pinFlags(pin.retriesLeft, pin.maxRetries),
+      maxSessionCount: CK_EFFECTIVELY_INFINITE,
+      sessionCount: sessions.length,
+      maxRwSessionCount: CK_EFFECTIVELY_INFINITE,
+      rwSessionCount: sessions.filter((s) => s.readWrite).length,
+      maxPinLen: info.maxPinLen,
+      minPinLen: info.minPinLen,
+      totalPublicMemory: CK_UNAVAILABLE_INFORMATION,
+      freePublicMemory: CK_UNAVAILABLE_INFORMATION,
+      totalPrivateMemory: CK_UNAVAILABLE_INFORMATION,
+      freePrivateMemory: CK_UNAVAILABLE_INFORMATION,
+      hardwareVersion: { ...info.hardwareVersion },
+      firmwareVersion: { ...info.firmwareVersion },
+      utcTime: '',
+    };
+  }
+
+  mechanismList(slot: number): number[] {
+    return [...this.#present(slot, CKR_TOKEN_NOT_PRESENT).mechanisms().keys()];
+  }
+
+  mechanismInfo(slot: number, type: number): MechanismInfo {
+    const info = this.#present(slot, CKR_TOKEN_NOT_PRESENT).mechanisms().get(ulongArg(type, 'type'));
+    if (!info) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(type)} is not supported by this device`);
+    return { ...info };
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  openSession(slot: number, flags: number): number {
+    this.#present(slot, CKR_TOKEN_NOT_PRESENT);
+    ulongArg(flags, 'flags');
+    if (!(flags & CKF_SERIAL_SESSION)) throw ckr(CKR_SESSION_PARALLEL_NOT_SUPPORTED, 'CKF_SERIAL_SESSION must be set');
+    const handle = this.#newSessionHandle();
+    this.#sessions.set(handle, { handle, slot, readWrite: (flags & CKF_RW_SESSION) !== 0 });
+    return handle;
+  }
+
+  /** Closing works on a removed device too: it only forgets the session. */
+  async closeSession(session: number): Promise<void> {
+    const s = this.#sessions.get(session);
+    if (!s) throw ckr(CKR_SESSION_HANDLE_INVALID);
+    this.#sessions.delete(session);
+    if (![...this.#sessions.values()].some((x) => x.slot === s.slot)) await this.#logout(s.slot);
+  }
+
+  async closeAll(slot: number): Promise<void> {
+    for (const s of this.#sessions.values()) if (s.slot === slot) await this.closeSession(s.handle);
+  }
+
+  async finalize(): Promise<void> {
+    for (const s of this.#sessions.values()) await this.closeSession(s.handle);
+  }
+
+  sessionInfo(session: number): SessionInfo {
+    const s = this.#session(session);
+    return { slotID: s.slot, state: this.#state(s), flags: CKF_SERIAL_SESSION | (s.readWrite ? CKF_RW_SESSION : 0), deviceError: 0 };
+  }
+
+  async login(session: number, userType: number, pin: unknown): Promise<void> {
+    const s = this.#session(session);
+    const provider = this.#provider(s);
+    if (userType !== CKU_SO && userType !== CKU_USER && userType !== CKU_CONTEXT_SPECIFIC) throw ckr(CKR_USER_TYPE_INVALID, `user type ${userType}`);
+    const text = stringArg(pin, 'pin');
+    if (userType === CKU_CONTEXT_SPECIFIC) {
+      const pending = s.sign?.needsContextLogin ? s.sign : undefined;
+      if (!pending) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no operation needs context-specific login');
+      if (!this.#logins.has(s.slot)) throw ckr(CKR_USER_NOT_LOGGED_IN);
+      await provider.login('context', text);
+      pending.needsContextLogin = false;
+      return;
+    }
+    // The SO of a card (PIV management key, OpenPGP admin PIN) is not offered through PKCS#11 here.
+    if (userType === CKU_SO) throw ckr(CKR_USER_TYPE_INVALID, 'this device has no SO login through vhsm');
+    if (this.#logins.has(s.slot)) throw ckr(CKR_USER_ALREADY_LOGGED_IN);
+    await provider.login('user', text);
+    this.#logins.add(s.slot);
+  }
+
+  async logout(session: number): Promise<void> {
+    const s = this.#session(session);
+    this.#provider(s);
+    if (!this.#logins.has(s.slot)) throw ckr(CKR_USER_NOT_LOGGED_IN);
+    await this.#logout(s.slot);
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  async findInit(session: number, template: Template): Promise<void> {
+    const s = this.#session(session);
+    if (s.find) throw ckr(CKR_OPERATION_ACTIVE, 'a find operation is already active');
+    const wanted = normalizeTemplate(template);
+    const results: number[] = [];
+    for (const o of await this.#visible(s)) {
+      const attributes = toMap(o.attributes);
+      if ([...wanted].every(([type, value]) => valuesEqual(attributes.get(type), value))) results.push(this.#handleFor(s.slot, o.ref));
+    }
+    s.find = results;
+  }
+
+  find(session: number, max: number | undefined): number[] {
+    const s = this.#session(session);
+    const count = max === undefined ? Number.MAX_SAFE_INTEGER : ulongArg(max, 'max');
+    if (!s.find) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no find operation is active');
+    return s.find.splice(0, count);
+  }
+
+  findFinal(session: number): void {
+    const s = this.#session(session);
+    if (!s.find) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no find operation is active');
+    delete s.find;
+  }
+
+  async getAttributeValue(session: number, object: number, template: Template): Promise<Attribute[]> {
+    const s = this.#session(session);
+    const target = await this.#object(s, object, CKR_OBJECT_HANDLE_INVALID);
+    const attributes = toMap(target.attributes);
+    const entries = templateEntries(template);
+    let problem: number | undefined;
+    for (const { type } of entries) {
+      if (attributes.has(type)) continue;
+      if (readability(attributes, type) === 'sensitive') problem = CKR_ATTRIBUTE_SENSITIVE;
+      else problem ??= CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (problem !== undefined) throw ckr(problem);
+    return entries.map(({ type }) => ({ type, value: copyValue(attributes.get(type)!) }));
+  }
+
+  // ------------------------------------------------------------------ signing
+
+  async signInit(session: number, mechanism: Mechanism, key: number): Promise<void> {
+    const s = this.#session(session);
+    if (s.sign) throw ckr(CKR_OPERATION_ACTIVE, 'a sign operation is already active');
+    const m = mechanismArg(mechanism);
+    const provider = this.#provider(s);
+    const object = await this.#object(s, key, CKR_KEY_HANDLE_INVALID);
+    const attributes = toMap(object.attributes);
+    const info = provider.mechanisms().get(m.mechanism);
+    if (!info || !(info.flags & CKF_SIGN)) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot sign on this device`);
+    if (attributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'signing needs a private key');
+    if (attributes.get(CKA_SIGN) !== true) throw ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, 'the key does not allow sign');
+    s.sign = { key: object.ref, mechanism: m, needsContextLogin: attributes.get(CKA_ALWAYS_AUTHENTICATE) === true };
+  }
+
+  async sign(session: number, data: Uint8Array): Promise<Uint8Array> {
+    const s = this.#session(session);
+    const op = s.sign;
+    if (!op) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no sign operation is active');
+    try {
+      bytesArg(data, 'data');
+      if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
+      return await this.#provider(s).sign(op.key, op.mechanism, data);
+    } finally {
+      delete s.sign;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #present(slot: number, gone: number) {
+    const id = handleArg(slot, 'slot');
+    const provider = this.#registry.get(id);
+    if (!provider) throw ckr(gone, `slot ${id}: the device was removed`);
+    return provider;
+  }
+
+  #session(session: number): AttachedSession {
+    const s = this.#sessions.get(session);
+    if (!s) throw ckr(CKR_SESSION_HANDLE_INVALID);
+    return s;
+  }
+
+  /** The session's device; a session outliving its device answers CKR_DEVICE_REMOVED until closed. */
+  #provider(s: AttachedSession): TokenProvider {
+    const provider = this.#registry.get(s.slot);
+    if (!provider) {
+      this.#logins.delete(s.slot);
+      throw ckr(CKR_DEVICE_REMOVED, 'the device of this session was removed');
+    }
+    return provider;
+  }
+
+  #state(s: AttachedSession): number {
+    if (this.#logins.has(s.slot)) return s.readWrite ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+    return s.readWrite ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+  }
+
+  async #logout(slot: number): Promise<void> {
+    if (!this.#logins.delete(slot)) return;
+    for (const s of this.#sessions.values()) {
+      if (s.slot !== slot) continue;
+      delete s.sign;
+      delete s.find;
+    }
+    await this.#registry.get(slot)?.logout();
+  }
+
+  async #visible(s: AttachedSession): Promise<readonly ProviderObject[]> {
+    const loggedIn = this.#logins.has(s.slot);
+    const objects = await this.#provider(s).objects();
+    return objects.filter((o) => loggedIn || toMap(o.attributes).get(CKA_PRIVATE) !== true);
+  }
+
+  async #object(s: AttachedSession, handle: unknown, invalid: number): Promise<ProviderObject> {
+    const h = handleArg(handle, 'object');
+    const ref = this.#handles.get(h);
+    if (!ref || ref.slot !== s.slot) throw ckr(invalid, `no object ${h} on this device`);
+    const object = (await this.#visible(s)).find((o) => o.ref === ref.ref);
+    if (!object) throw ckr(invalid, `object ${h} is not visible now`);
+    return object;
+  }
+
+  #handleFor(slot: number, ref: string): number {
+    const key = `${slot}:${ref}`;
+    let handle = this.#handleOf.get(key);
+    if (handle === undefined) {
+      handle = this.#newObjectHandle();
+      this.#handleOf.set(key, handle);
+      this.#handles.set(handle, { slot, ref });
+    }
+    return handle;
+  }
+}
+
+function toMap(attributes: readonly Attribute[]): AttributeMap {
+  const map: AttributeMap = new Map();
+  for (const a of attributes) if (a.value !== undefined) map.set(a.type, a.value);
+  return map;
+}
+
+function pinFlags(left: number | undefined, max: number | undefined): number {
+  if (left === undefined) return 0;
+  if (left === 0) return CKF_USER_PIN_LOCKED;
+  let flags = left === 1 ? CKF_USER_PIN_FINAL_TRY : 0;
+  if (max !== undefined && left < max) flags |= CKF_USER_PIN_COUNT_LOW;
+  return flags;
+}
