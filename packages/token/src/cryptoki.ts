@@ -36,6 +36,7 @@ import type {
   TokenInfo, Version,
 } from '@vhsm/pkcs11';
 import { accessCheck, canSee } from './access.js';
+import { AttachedSlots } from './attached.js';
 import { bytesArg, handleArg, mechanismArg, stringArg, ulongArg } from './args.js';
 import { buildAttributes, changeAttributes, isKeyClass, readability, secretTypes } from './attributes/rules.js';
 import { copyValue, normalizeTemplate, templateEntries, valuesEqual } from './attributes/values.js';
@@ -56,6 +57,7 @@ import { Session } from './session.js';
 import type { ActiveOperation, OperationKind } from './session.js';
 import type { ObjectRecord, StoredMaterial } from './store.js';
 import type { PinOwner, TokenState } from './token.js';
+import type { TokenProvider } from './provider.js';
 
 export interface CryptokiOptions extends EngineOptions {
   /** Join an existing engine (another application on the same tokens) instead of making one. */
@@ -106,6 +108,8 @@ export class Cryptoki implements CryptokiApiV3 {
   readonly #sessionObjects = new Map<number, EngineObject>();
   #registry: MechanismRegistry | undefined;
   #sessionKey: CryptoKey | undefined;
+  /** Sessions and logins of this application on device slots (attachToken). */
+  readonly #attached: AttachedSlots;
 
   constructor(options: CryptokiOptions = {}) {
     try {
@@ -113,6 +117,15 @@ export class Cryptoki implements CryptokiApiV3 {
     } catch (e) {
       throw toPkcs11Error(e, 'Cryptoki');
     }
+    this.#attached = new AttachedSlots(this.engine.attached, () => this.#nextSessionHandle++, () => this.#nextObjectHandle++);
+  }
+
+  /** Attach a device (a TokenProvider from @vhsm/bridge) as a new slot of this engine; resolves to the slot id. */
+  attachToken(provider: TokenProvider): Promise<number> {
+    return this.#run('attachToken', async () => {
+      if (typeof provider !== 'object' || provider === null || typeof provider.on !== 'function') throw ckr(CKR_ARGUMENTS_BAD, 'provider: expected a TokenProvider');
+      return this.engine.attached.attach(provider);
+    }, false);
   }
 
   // ---------------------------------------------------------------- general purpose (§5.4)
@@ -130,6 +143,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_Finalize(): Promise<void> {
     return this.#run('C_Finalize', async () => {
+      await this.#attached.finalize();
       for (const token of this.engine.tokens) this.#closeAll(token);
       this.#handles.clear();
       this.#handleOf.clear();
@@ -182,12 +196,13 @@ export class Cryptoki implements CryptokiApiV3 {
   C_GetSlotList(tokenPresent?: boolean): Promise<number[]> {
     return this.#run('C_GetSlotList', async () => {
       if (tokenPresent !== undefined && typeof tokenPresent !== 'boolean') throw ckr(CKR_ARGUMENTS_BAD, 'tokenPresent: expected a boolean');
-      return this.engine.tokens.map((t) => t.slot);
+      return [...this.engine.tokens.map((t) => t.slot), ...this.engine.attached.slots()];
     });
   }
 
   C_GetSlotInfo(slot: number): Promise<SlotInfo> {
     return this.#run('C_GetSlotInfo', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.slotInfo(slot);
       const token = this.#token(slot);
       return {
         slotDescription: `vhsm virtual slot ${token.slot}`,
@@ -201,6 +216,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_GetTokenInfo(slot: number): Promise<TokenInfo> {
     return this.#run('C_GetTokenInfo', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.tokenInfo(slot);
       const token = this.#token(slot);
       await token.sync();
       return {
@@ -237,6 +253,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_GetMechanismList(slot: number): Promise<number[]> {
     return this.#run('C_GetMechanismList', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.mechanismList(slot);
       this.#token(slot);
       return this.#mechanisms().list();
     });
@@ -244,6 +261,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_GetMechanismInfo(slot: number, type: number): Promise<MechanismInfo> {
     return this.#run('C_GetMechanismInfo', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.mechanismInfo(slot, type);
       this.#token(slot);
       const provider = this.#mechanisms().get(ulongArg(type, 'type'));
       if (!provider) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(type)} is not supported here`);
@@ -321,6 +339,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_OpenSession(slot: number, flags: number): Promise<number> {
     return this.#run('C_OpenSession', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.openSession(slot, flags);
       const token = this.#token(slot);
       ulongArg(flags, 'flags');
       if (!(flags & CKF_SERIAL_SESSION)) throw ckr(CKR_SESSION_PARALLEL_NOT_SUPPORTED, 'CKF_SERIAL_SESSION must be set');
@@ -340,6 +359,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_CloseSession(session: number): Promise<void> {
     return this.#run('C_CloseSession', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.closeSession(session);
       const s = this.#session(session);
       this.#closeSession(s);
     });
@@ -347,12 +367,14 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_CloseAllSessions(slot: number): Promise<void> {
     return this.#run('C_CloseAllSessions', async () => {
+      if (this.engine.attached.owns(slot)) return this.#attached.closeAll(slot);
       this.#closeAll(this.#token(slot));
     });
   }
 
   C_GetSessionInfo(session: number): Promise<SessionInfo> {
     return this.#run('C_GetSessionInfo', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.sessionInfo(session);
       const s = this.#session(session);
       return { slotID: s.slot, state: this.#state(s), flags: s.flags, deviceError: 0 };
     });
@@ -380,7 +402,8 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   C_Login(session: number, userType: number, pin?: string): Promise<void> {
-    return this.#run('C_Login', () => this.#login(session, userType, pin));
+    return this.#run('C_Login', () => (this.#attached.hasSession(session)
+      ? this.#attached.login(session, userType, pin) : this.#login(session, userType, pin)));
   }
 
   C_LoginUser(session: number, userType: number, pin: string, username: string): Promise<void> {
@@ -394,6 +417,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_Logout(session: number): Promise<void> {
     return this.#run('C_Logout', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.logout(session);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       if (!token.logins.has(this)) throw ckr(CKR_USER_NOT_LOGGED_IN);
@@ -480,6 +504,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_GetAttributeValue(session: number, object: number, template: Template): Promise<Attribute[]> {
     return this.#run('C_GetAttributeValue', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.getAttributeValue(session, object, template);
       const s = this.#session(session);
       const target = await this.#object(s, object);
       const entries = templateEntries(template);
@@ -527,6 +552,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_FindObjectsInit(session: number, template: Template): Promise<void> {
     return this.#run('C_FindObjectsInit', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.findInit(session, template);
       const s = this.#session(session);
       s.assertIdle('find');
       const wanted = normalizeTemplate(template);
@@ -559,6 +585,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_FindObjects(session: number, max?: number): Promise<number[]> {
     return this.#run('C_FindObjects', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.find(session, max);
       const s = this.#session(session);
       const count = max === undefined ? Number.MAX_SAFE_INTEGER : ulongArg(max, 'max');
       const op = s.get<FindOperation>('find');
@@ -568,6 +595,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_FindObjectsFinal(session: number): Promise<void> {
     return this.#run('C_FindObjectsFinal', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.findFinal(session);
       const s = this.#session(session);
       s.get('find');
       s.end('find');
@@ -683,6 +711,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_SignInit(session: number, mechanism: Mechanism, key: number): Promise<void> {
     return this.#run('C_SignInit', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.signInit(session, mechanism, key);
       const s = this.#session(session);
       s.assertIdle('sign');
       const { provider, parameter, access, object } = await this.#useKey(s, mechanism, key, 'sign');
@@ -700,6 +729,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_Sign(session: number, data: Uint8Array): Promise<Uint8Array> {
     return this.#run('C_Sign', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.sign(session, data);
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
       return this.#ending(s, 'sign', async () => {
@@ -1197,14 +1227,14 @@ export class Cryptoki implements CryptokiApiV3 {
   #token(slot: unknown): TokenState {
     const id = handleArg(slot, 'slot');
     const token = this.engine.tokens[id];
-    if (!token) throw ckr(CKR_SLOT_ID_INVALID, `no slot ${id}`);
+    if (!token) throw ckr(this.engine.attached.owns(id) ? CKR_FUNCTION_NOT_SUPPORTED : CKR_SLOT_ID_INVALID, `no slot ${id} (or not for a device slot)`);
     return token;
   }
 
   #session(session: unknown): Session {
     const handle = handleArg(session, 'session');
     const s = this.#sessions.get(handle);
-    if (!s) throw ckr(CKR_SESSION_HANDLE_INVALID, `no session ${handle}`);
+    if (!s) throw ckr(this.#attached.hasSession(handle) ? CKR_FUNCTION_NOT_SUPPORTED : CKR_SESSION_HANDLE_INVALID, `no session ${handle} (or not for a device session)`);
     return s;
   }
 

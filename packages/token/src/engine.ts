@@ -12,6 +12,7 @@ import { Sealer } from './sealing.js';
 import { MemoryStore } from './store.js';
 import type { TokenStore } from './store.js';
 import { TokenState } from './token.js';
+import { AttachedRegistry } from './attached.js';
 
 export const MIN_PIN_LENGTH = 4;
 export const MAX_PIN_LENGTH = 64;
@@ -36,6 +37,8 @@ export class Engine {
   readonly pbkdf2Iterations: number;
   readonly maxPinTries: number;
   readonly tokens: TokenState[];
+  /** Devices attached through a TokenProvider, in slots after the software ones. */
+  readonly attached: AttachedRegistry;
   #ready: Promise<{ registry: MechanismRegistry; sessionKey: CryptoKey }> | undefined;
   #nextSessionObjectId = 1;
 
@@ -58,6 +61,7 @@ export class Engine {
     if (!Number.isInteger(this.maxPinTries) || this.maxPinTries < 1) throw ckr(CKR_ARGUMENTS_BAD, 'maxPinTries: expected a positive integer');
     const settings = { pbkdf2Iterations: this.pbkdf2Iterations, maxPinTries: this.maxPinTries };
     this.tokens = Array.from({ length: slotCount }, (_, slot) => new TokenState(slot, this.store, this.sealer, settings));
+    this.attached = new AttachedRegistry(slotCount);
   }
 
   /** Probe mechanisms and make the session-object key, once. */

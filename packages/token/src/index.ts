@@ -8,3 +8,6 @@ export type {
   Commit, ObjectRecord, PinRecord, SealedBlob, StoredAttributes, StoredMaterial, TokenRecord, TokenStore,
 } from './store.js';
 export type { PolicyName } from './policy/policy.js';
+export type {
+  ProviderEvent, ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser, TokenProvider,
+} from './provider.js';
