@@ -181,6 +181,26 @@ test('wrong-PIN counts survive reloads and lock the PIN', async ({ profile }) =>
   expect(await rv(page, 'C_Login', session, CKU_USER, USER_PIN)).toBe('CKR_PIN_LOCKED');
 });
 
+test('two tabs racing wrong PINs count every attempt, and see each other\'s objects', async ({ profile }) => {
+  const [a, b] = [await profile.page(), await profile.page()] as const;
+  await start(a, { ...FAST, maxPinTries: 20 });
+  await initToken(a);
+  await start(b, { ...FAST, maxPinTries: 20 });
+  const sessions = await Promise.all([a, b].map((p) => call<number>(p, 'C_OpenSession', 0, RW)));
+  const attempts = [];
+  for (let i = 0; i < 5; i++) {
+    for (const [j, p] of [a, b].entries()) attempts.push(rv(p, 'C_Login', sessions[j], CKU_USER, `wrong-pin-${i}`));
+  }
+  expect(await Promise.all(attempts)).toEqual(Array(10).fill('CKR_PIN_INCORRECT'));
+  const tokens = (await a.evaluate(() => window.vhsm.dump()))[0]?.stores.tokens?.values as { user: { failures: number } }[];
+  expect(tokens[0]?.user.failures).toBe(10);
+
+  await call(a, 'C_Login', sessions[0], CKU_USER, USER_PIN);
+  await call(a, 'C_CreateObject', sessions[0], importTemplate('from-a', KNOWN_PUBLIC, false));
+  expect(await find(b, sessions[1] as number, [{ type: CKA_LABEL, value: 'from-a' }])).toHaveLength(1);
+  expect((await call<{ flags: number }>(b, 'C_GetTokenInfo', 0)).flags & CKF_USER_PIN_COUNT_LOW).toBe(0);
+});
+
 test('a page closed during the PIN check keeps the attempt counted', async ({ profile }) => {
   const first = await profile.page();
   await start(first, FAST);
