@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { CKF_TOKEN_INITIALIZED } from '@vhsm/pkcs11';
 import { openBackend } from './backend.js';
 import { fill, h } from './dom.js';
+import { attackLab } from './attacklab.js';
 import { explorer } from './explorer.js';
 import { playground } from './playground.js';
 import { traceLog } from './trace.js';
@@ -35,6 +36,7 @@ async function start(): Promise<void> {
     { id: 'explorer', title: 'Token explorer', el: explore.el },
     { id: 'playground', title: 'Playground', el: play.el, show: () => void play.show() },
     { id: 'trace', title: 'Call trace', el: tracePanel(traceLog) },
+    { id: 'attacks', title: 'Attack lab', el: attackLab() },
   ];
 
   const tabs = views.map((v) => h('a', { href: `#${v.id}`, role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}` }, v.title));
