@@ -38,8 +38,8 @@ describe('the suite on SoftHSM2', () => {
     // The spec says CKR_USER_NOT_LOGGED_IN; SoftHSM2 2.6.1 answers CKR_OK.
     expect(record(first, 'user login outcomes', 'C_Logout not logged in').rv).toBe('CKR_OK');
     expect(record(first, 'attribute errors', 'C_GetAttributeValue sensitive').rv).toBe('CKR_ATTRIBUTE_SENSITIVE');
-    expect(record(first, 'ECDSA P-256', 'C_Verify tampered')).toMatchObject({ rv: 'CKR_OK', out: 'false' });
-    expect(record(first, 'ECDSA P-256', 'WebCrypto verifies the signature').out).toBe('true');
+    expect(record(first, 'ECDSA P-256 with SHA-256', 'C_Verify tampered')).toMatchObject({ rv: 'CKR_OK', out: 'false' });
+    expect(record(first, 'ECDSA P-256 with SHA-256', 'WebCrypto verifies the signature').out).toBe('true');
     expect(record(first, 'ECDH1 P-256 agrees with WebCrypto', 'same secret as WebCrypto').out).toBe('true');
     // SoftHSM2 lets one key wrap and decrypt, but cannot C_Decrypt with CKM_AES_KEY_WRAP, so this
     // form of Clulow's attack stops at the mechanism, not at a policy.

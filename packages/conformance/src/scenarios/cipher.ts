@@ -1,6 +1,7 @@
 /** Chapter: encryption and decryption with imported keys (deterministic: compared byte for byte). */
-import { CKA_DECRYPT, CKA_ENCRYPT, CKG_MGF1_SHA1, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA_1 } from '@vhsm/pkcs11';
-import { aesKey, bytes, rsaJwk, rsaPrivate } from './material.js';
+import { CKA_DECRYPT, CKA_ENCRYPT, CKG_MGF1_SHA1, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_ECB, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA_1 } from '@vhsm/pkcs11';
+import { RSA_JWK } from './keys.js';
+import { aesKey, bytes, rsaPrivate } from './material.js';
 import type { Scenario } from '../suite.js';
 
 const PLAIN = bytes(100, 4);
@@ -57,6 +58,25 @@ export const cipher: Scenario[] = [
   },
   {
     chapter: 'cipher',
+    name: 'AES-ECB and AES-CBC without padding',
+    async run(t) {
+      const { session } = await t.userSession();
+      const k = (await t.call('C_CreateObject', [session, aesKey()], 'handle')) ?? -1;
+      const blocks = PLAIN.subarray(0, 96);
+      for (const [name, m] of [['ECB', { mechanism: CKM_AES_ECB }], ['CBC', { mechanism: CKM_AES_CBC, parameter: bytes(16, 7) }]] as const) {
+        await t.call('C_EncryptInit', [session, m, k], 'none', name);
+        const sealed = (await t.call('C_Encrypt', [session, blocks], 'value', name)) ?? new Uint8Array(0);
+        await t.call('C_DecryptInit', [session, m, k], 'none', name);
+        await t.call('C_DecryptUpdate', [session, sealed.subarray(0, 40)], 'value', name);
+        await t.call('C_DecryptUpdate', [session, sealed.subarray(40)], 'value', name);
+        await t.call('C_DecryptFinal', [session], 'value', name);
+        await t.call('C_EncryptInit', [session, m, k], 'none', name);
+        await t.call('C_Encrypt', [session, PLAIN.subarray(0, 20)], 'none', `${name} not a whole block`);
+      }
+    },
+  },
+  {
+    chapter: 'cipher',
     name: 'operation state errors',
     async run(t) {
       const { session } = await t.userSession();
@@ -78,8 +98,8 @@ export const cipher: Scenario[] = [
     name: 'RSA-OAEP (SHA-1) round trip',
     async run(t) {
       const { session } = await t.userSession();
-      const priv = (await t.call('C_CreateObject', [session, await rsaPrivate([{ type: CKA_DECRYPT, value: true }])], 'handle')) ?? -1;
-      const { n, e } = await rsaJwk();
+      const priv = (await t.call('C_CreateObject', [session, rsaPrivate([{ type: CKA_DECRYPT, value: true }])], 'handle')) ?? -1;
+      const { n, e } = RSA_JWK;
       const pub = await crypto.subtle.importKey('jwk', { kty: 'RSA', n, e } as JsonWebKey, { name: 'RSA-OAEP', hash: 'SHA-1' }, false, ['encrypt']);
       const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP' }, pub, bytes(32, 9)));
       await t.call('C_DecryptInit', [session, { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA_1, mgf: CKG_MGF1_SHA1 } }, priv]);

@@ -1,5 +1,5 @@
 /** Chapter: login, logout and PINs (the shape of SoftHSM2's UserTests). */
-import { CKF_RW_SESSION, CKF_SERIAL_SESSION, CKU_SO, CKU_USER } from '@vhsm/pkcs11';
+import { CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, CKU_SO, CKU_USER } from '@vhsm/pkcs11';
 import { SO_PIN, USER_PIN } from '../context.js';
 import type { Scenario } from '../suite.js';
 
@@ -48,6 +48,22 @@ export const login: Scenario[] = [
       await t.call('C_Logout', [s]);
       await t.call('C_Login', [s, CKU_USER, USER_PIN], 'none', 'old PIN');
       await t.call('C_Login', [s, CKU_USER, '11112222'], 'none', 'new PIN');
+    },
+  },
+  {
+    chapter: 'login',
+    name: 'ten wrong user PINs in a row',
+    async run(t) {
+      const slotId = await t.initToken();
+      const s = (await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'handle')) ?? -1;
+      const pinFlags = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED;
+      await t.call('C_Login', [s, CKU_USER, '00000000'], 'none', 'wrong PIN 1');
+      t.note('PIN flags after 1', ((await t.p11.C_GetTokenInfo(slotId)).flags & pinFlags));
+      // Attempts 2 to 9 only count; the table shows the tenth.
+      for (let i = 2; i < 10; i++) await t.p11.C_Login(s, CKU_USER, '00000000').catch(() => undefined);
+      await t.call('C_Login', [s, CKU_USER, '00000000'], 'none', 'wrong PIN 10');
+      await t.call('C_Login', [s, CKU_USER, USER_PIN], 'none', 'right PIN after 10 wrong');
+      t.note('PIN flags after 10', ((await t.p11.C_GetTokenInfo(slotId)).flags & pinFlags));
     },
   },
 ];

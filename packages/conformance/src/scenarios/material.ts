@@ -16,14 +16,20 @@ import {
   CKA_TOKEN,
   CKA_VALUE,
   CKA_VERIFY,
+  CKA_EC_PARAMS,
+  CKA_EC_POINT,
   CKK_AES,
+  CKK_EC_EDWARDS,
   CKK_GENERIC_SECRET,
   CKK_RSA,
   CKO_PRIVATE_KEY,
   CKO_PUBLIC_KEY,
   CKO_SECRET_KEY,
+  CKM_ECDSA,
+  CKM_ECDSA_SHA256,
 } from '@vhsm/pkcs11';
-import type { Attribute, Template } from '@vhsm/pkcs11';
+import type { Attribute, CryptokiApi, Mechanism, Template } from '@vhsm/pkcs11';
+import { ED25519, RSA_JWK } from './keys.js';
 
 /** Deterministic filler bytes. */
 export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
@@ -34,6 +40,8 @@ export const AES_KEY = bytes(32, 1);
 export const HMAC_KEY = bytes(32, 2);
 /** DER OID of P-256, CKA_EC_PARAMS. */
 export const P256 = new Uint8Array([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+/** DER OID of Ed25519 (1.3.101.112), CKA_EC_PARAMS of a CKK_EC_EDWARDS key. */
+export const ED25519_OID = new Uint8Array([0x06, 0x03, 0x2b, 0x65, 0x70]);
 
 /** `extra` overrides: a template naming one attribute twice is CKR_TEMPLATE_INCONSISTENT in the spec. */
 export function secretKey(keyType: number, value: Uint8Array, extra: Template = []): Template {
@@ -56,27 +64,12 @@ export const aesKey = (extra: Template = []): Template =>
 export const hmacKey = (): Template =>
   secretKey(CKK_GENERIC_SECRET, HMAC_KEY, [{ type: CKA_SIGN, value: true }, { type: CKA_VERIFY, value: true }]);
 
-let rsa: Promise<JsonWebKey> | undefined;
-
-/** One RSA-2048 key per process (WebCrypto), imported into every backend of the run. */
-export function rsaJwk(): Promise<JsonWebKey> {
-  rsa ??= (async () => {
-    const pair = (await crypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-      true,
-      ['sign', 'verify'],
-    )) as CryptoKeyPair;
-    return crypto.subtle.exportKey('jwk', pair.privateKey);
-  })();
-  return rsa;
-}
-
 /** base64url → bytes without Buffer, so the suite also runs in a browser. */
-const b64 = (s: string | undefined): Uint8Array =>
-  Uint8Array.from(atob((s ?? '').replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+export const b64 = (s: string): Uint8Array<ArrayBuffer> =>
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
-export async function rsaPrivate(extra: Template = []): Promise<Template> {
-  const k = await rsaJwk();
+export function rsaPrivate(extra: Template = []): Template {
+  const k = RSA_JWK;
   return [
     { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
     { type: CKA_KEY_TYPE, value: CKK_RSA },
@@ -93,8 +86,8 @@ export async function rsaPrivate(extra: Template = []): Promise<Template> {
   ];
 }
 
-export async function rsaPublic(extra: Template = []): Promise<Template> {
-  const k = await rsaJwk();
+export function rsaPublic(extra: Template = []): Template {
+  const k = RSA_JWK;
   return [
     { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
     { type: CKA_KEY_TYPE, value: CKK_RSA },
@@ -110,4 +103,42 @@ export function ecPoint([attr]: Attribute[]): Uint8Array<ArrayBuffer> {
   const der = attr?.value;
   if (!(der instanceof Uint8Array) || der.length < 3) throw new Error('no CKA_EC_POINT');
   return new Uint8Array(der.subarray(2));
+}
+
+/** CKA_EC_POINT of a raw public key: the DER OCTET STRING around it (short form: up to 127 bytes). */
+export function octetString(raw: Uint8Array): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from([0x04, raw.length, ...raw]);
+}
+
+export function ed25519Private(extra: Template = []): Template {
+  return [
+    { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
+    { type: CKA_KEY_TYPE, value: CKK_EC_EDWARDS },
+    { type: CKA_TOKEN, value: false },
+    { type: CKA_EC_PARAMS, value: ED25519_OID },
+    { type: CKA_VALUE, value: b64(ED25519.d) },
+    ...extra,
+  ];
+}
+
+export function ed25519Public(extra: Template = []): Template {
+  return [
+    { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
+    { type: CKA_KEY_TYPE, value: CKK_EC_EDWARDS },
+    { type: CKA_TOKEN, value: false },
+    { type: CKA_EC_PARAMS, value: ED25519_OID },
+    { type: CKA_EC_POINT, value: octetString(b64(ED25519.x)) },
+    ...extra,
+  ];
+}
+
+/**
+ * ECDSA with SHA-256 as the backend offers it: CKM_ECDSA_SHA256 over the message (vhsm: WebCrypto's
+ * ECDSA hashes the message itself, so it has no raw CKM_ECDSA), else CKM_ECDSA over the message's
+ * SHA-256 digest (SoftHSM2 2.6.1 has no CKM_ECDSA_SHA256). Both sign the same value, so each
+ * backend verifies the other's signatures.
+ */
+export async function ecdsaSha256(p11: CryptokiApi, slot: number, message: Uint8Array<ArrayBuffer>): Promise<{ mechanism: Mechanism; input: Uint8Array }> {
+  if ((await p11.C_GetMechanismList(slot)).includes(CKM_ECDSA_SHA256)) return { mechanism: { mechanism: CKM_ECDSA_SHA256 }, input: message };
+  return { mechanism: { mechanism: CKM_ECDSA }, input: new Uint8Array(await crypto.subtle.digest('SHA-256', message)) };
 }

@@ -10,6 +10,7 @@ import {
   CKF_VERIFY,
   CKM_AES_GCM,
   CKM_ECDSA,
+  CKM_ECDSA_SHA256,
   CKM_SHA256,
 } from '@vhsm/pkcs11';
 import type { Scenario } from '../suite.js';
@@ -50,6 +51,7 @@ export const slot: Scenario[] = [
       for (const [name, m, flags] of [
         ['CKM_AES_GCM', CKM_AES_GCM, CKF_ENCRYPT | CKF_DECRYPT],
         ['CKM_ECDSA', CKM_ECDSA, CKF_SIGN | CKF_VERIFY],
+        ['CKM_ECDSA_SHA256', CKM_ECDSA_SHA256, CKF_SIGN | CKF_VERIFY],
         ['CKM_SHA256', CKM_SHA256, 0],
       ] as const) {
         t.note(`${name} listed`, list.includes(m));
