@@ -1070,11 +1070,13 @@ export class Cryptoki implements CryptokiApiV3 {
       const keyType = KEY_GEN_TYPES.get(m.mechanism) ?? (publicValues.get(CKA_KEY_TYPE) as number | undefined)
         ?? (privateValues.get(CKA_KEY_TYPE) as number | undefined);
       if (keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required for this mechanism');
-      this.#checkWrite(s, publicValues);
+      // The public half is public unless the template says otherwise (SoftHSM2's default too).
+      const publicDefaults = new Map([[CKA_PRIVATE, false], ...(this.#policy(token).defaults(CKO_PUBLIC_KEY) ?? [])]);
+      this.#checkWrite(s, new Map([...publicDefaults, ...publicValues]));
       this.#checkWrite(s, privateValues);
       const policy = this.#policy(token);
       const common = { operation: 'generate' as const, keyType, isSO: this.#isSO(s), keyGenMechanism: m.mechanism };
-      let publicAttributes = buildAttributes({ ...common, objectClass: CKO_PUBLIC_KEY, template: publicValues, defaults: policy.defaults(CKO_PUBLIC_KEY) });
+      let publicAttributes = buildAttributes({ ...common, objectClass: CKO_PUBLIC_KEY, template: publicValues, defaults: publicDefaults });
       let privateAttributes = buildAttributes({ ...common, objectClass: CKO_PRIVATE_KEY, template: privateValues, defaults: policy.defaults(CKO_PRIVATE_KEY) });
       policy.checkKeyChange({ operation: 'generate', attributes: publicAttributes, pairedWith: privateAttributes, mechanism: m, isSO: this.#isSO(s) });
       policy.checkKeyChange({ operation: 'generate', attributes: privateAttributes, pairedWith: publicAttributes, mechanism: m, isSO: this.#isSO(s) });
