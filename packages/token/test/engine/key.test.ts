@@ -104,6 +104,24 @@ describe('C_GenerateKeyPair', () => {
     expect(await attr(p11, session, privateKey, CKA_CLASS)).toBe(CKO_PRIVATE_KEY);
   });
 
+  test('the public half defaults to CKA_PRIVATE false, so it stays usable after logout', async () => {
+    // PKCS#11 leaves the default to the token; SoftHSM2's C_GenerateKeyPair takes ispublicKeyPrivate =
+    // CK_FALSE when the public template is silent (the private half stays private).
+    const { p11, session } = await userSession();
+    const { publicKey, privateKey } = await generateEc(p11, session, [{ type: CKA_TOKEN, value: true }], [{ type: CKA_TOKEN, value: true }]);
+    expect(await attr(p11, session, publicKey, CKA_PRIVATE)).toBe(false);
+    expect(await attr(p11, session, privateKey, CKA_PRIVATE)).toBe(true);
+    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, privateKey);
+    const signature = await p11.C_Sign(session, bytes('m'));
+    await p11.C_Logout(session);
+    await p11.C_VerifyInit(session, { mechanism: CKM_ECDSA_SHA256 }, publicKey);
+    expect(await p11.C_Verify(session, bytes('m'), signature)).toBe(true);
+    // Asked for explicitly, it is private.
+    await p11.C_Login(session, CKU_USER, USER_PIN);
+    const hidden = await generateEc(p11, session, [{ type: CKA_PRIVATE, value: true }]);
+    expect(await attr(p11, session, hidden.publicKey, CKA_PRIVATE)).toBe(true);
+  });
+
   test('token key pairs are stored whole; classes are fixed by the call', async () => {
     const { p11, session } = await userSession();
     const { publicKey, privateKey } = await generateEc(p11, session, [{ type: CKA_TOKEN, value: true }], [{ type: CKA_TOKEN, value: true }]);
