@@ -20,6 +20,31 @@ export default defineConfig({
     ...(process.env.VHSM_BENCH === '1'
       ? [{ name: 'persistence-bench', testDir: './persistence', testMatch: /.*\.bench\.ts/, timeout: 1_800_000 }]
       : []),
+    {
+      // The worker host and page client (issue 4): builds its own page in a worker-scoped fixture.
+      name: 'worker',
+      testDir: './worker',
+      testMatch: /.*\.spec\.ts/,
+      timeout: 120_000,
+    },
+    {
+      // Worker path ÷ raw crypto.subtle ratios: figures, not assertions; run on demand.
+      name: 'worker-bench',
+      testDir: '../bench/worker',
+      testMatch: /.*\.bench\.ts/,
+      timeout: 600_000,
+    },
+    {
+      // The demo app (issue 6): apps/demo built and served by `vite preview` in a worker-scoped fixture.
+      name: 'demo',
+      testDir: './demo',
+      testMatch: /.*\.spec\.ts/,
+      timeout: 180_000,
+    },
+    // Regenerates docs/screenshots/*.png from the running demo: only with VHSM_SCREENSHOTS=1.
+    ...(process.env.VHSM_SCREENSHOTS === '1'
+      ? [{ name: 'demo-screenshots', testDir: './demo', testMatch: /.*\.shots\.ts/, timeout: 300_000 }]
+      : []),
   ],
   globalSetup: './persistence/global-setup.ts',
 });
