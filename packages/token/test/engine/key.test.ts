@@ -19,6 +19,8 @@ import {
   CKR_MECHANISM_PARAM_INVALID, CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT, CKR_KEY_HANDLE_INVALID,
   CKR_WRAPPING_KEY_HANDLE_INVALID, CKR_WRAPPING_KEY_TYPE_INCONSISTENT, CKR_KEY_TYPE_INCONSISTENT,
   CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, CKR_ATTRIBUTE_READ_ONLY, CKR_ATTRIBUTE_VALUE_INVALID, CKU_SO, CKU_USER, CK_UNAVAILABLE_INFORMATION,
+  CKK_EC, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+  CKM_SHA256_RSA_PKCS,
 } from '@vhsm/token';
 import type { Template } from '@vhsm/token';
 import {
@@ -332,5 +334,70 @@ describe('keys made here are used as made', () => {
     const { p11, session } = await userSession();
     const k = await generateAes(p11, session, [{ type: CKA_ENCRYPT, value: false }, { type: CKA_DECRYPT, value: true }]);
     await expectRv(p11.C_EncryptInit(session, { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } }, k), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  });
+});
+
+describe('private key values in and out', () => {
+  const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s as string, 'base64url'));
+
+  test('an EC private key made from Node bytes signs; a readable one reads back the same scalar', async () => {
+    const { p11, session } = await userSession();
+    const node = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) as CryptoKeyPair;
+    const jwk = await subtle.exportKey('jwk', node.privateKey);
+    const d = b64u(jwk.d);
+    const key = await p11.C_CreateObject(session, [
+      { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS },
+      { type: CKA_VALUE, value: d }, { type: CKA_SIGN, value: true },
+    ]);
+    expect(await attr(p11, session, key, CKA_VALUE)).toEqual(d);
+    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key);
+    const signature = await p11.C_Sign(session, bytes('imported'));
+    expect(await subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, node.publicKey, signature, bytes('imported'))).toBe(true);
+  });
+
+  test('a generated, readable EC private key exports a scalar Node signs with', async () => {
+    const { p11, session } = await userSession();
+    const { publicKey, privateKey } = await generateEc(p11, session);
+    const d = await attr(p11, session, privateKey, CKA_VALUE) as Uint8Array;
+    const point = ecPointBytes(await attr(p11, session, publicKey, CKA_EC_POINT) as Uint8Array);
+    const b = (x: Uint8Array) => Buffer.from(x).toString('base64url');
+    const nodeKey = await subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', d: b(d), x: b(point.slice(1, 33)), y: b(point.slice(33)) }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const signature = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, nodeKey, bytes('exported')));
+    await p11.C_VerifyInit(session, { mechanism: CKM_ECDSA_SHA256 }, publicKey);
+    expect(await p11.C_Verify(session, bytes('exported'), signature)).toBe(true);
+  });
+
+  test('an RSA private key made from its components signs like Node', async () => {
+    const { p11, session } = await userSession();
+    const node = await subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']) as CryptoKeyPair;
+    const jwk = await subtle.exportKey('jwk', node.privateKey);
+    const key = await p11.C_CreateObject(session, [
+      { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_KEY_TYPE, value: CKK_RSA }, { type: CKA_SIGN, value: true },
+      { type: CKA_MODULUS, value: b64u(jwk.n) }, { type: CKA_PUBLIC_EXPONENT, value: b64u(jwk.e) }, { type: CKA_PRIVATE_EXPONENT, value: b64u(jwk.d) },
+      { type: CKA_PRIME_1, value: b64u(jwk.p) }, { type: CKA_PRIME_2, value: b64u(jwk.q) }, { type: CKA_EXPONENT_1, value: b64u(jwk.dp) },
+      { type: CKA_EXPONENT_2, value: b64u(jwk.dq) }, { type: CKA_COEFFICIENT, value: b64u(jwk.qi) },
+    ]);
+    await p11.C_SignInit(session, { mechanism: CKM_SHA256_RSA_PKCS }, key);
+    const ours = await p11.C_Sign(session, bytes('pkcs1'));
+    // PKCS#1 v1.5 is deterministic: the same key gives the same bytes.
+    expect(ours).toEqual(new Uint8Array(await subtle.sign('RSASSA-PKCS1-v1_5', node.privateKey, bytes('pkcs1'))));
+    expect(await attr(p11, session, key, CKA_PRIME_1)).toEqual(b64u(jwk.p));
+  });
+
+  test('a private key wrapped with AES-GCM unwraps to a key that signs, with its public values', async () => {
+    const { p11, session } = await userSession();
+    const kek = await generateAes(p11, session);
+    const { publicKey, privateKey } = await generateEc(p11, session);
+    const mechanism = { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12).fill(9) } };
+    const wrapped = await p11.C_WrapKey(session, mechanism, kek, privateKey);
+    const unwrapped = await p11.C_UnwrapKey(session, mechanism, kek, wrapped, [
+      { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_SIGN, value: true },
+    ]);
+    expect(await attr(p11, session, unwrapped, CKA_EC_PARAMS)).toEqual(P256_PARAMS);
+    expect(await attr(p11, session, unwrapped, CKA_VALUE)).toEqual(await attr(p11, session, privateKey, CKA_VALUE));
+    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, unwrapped);
+    const signature = await p11.C_Sign(session, bytes('u'));
+    await p11.C_VerifyInit(session, { mechanism: CKM_ECDSA_SHA256 }, publicKey);
+    expect(await p11.C_Verify(session, bytes('u'), signature)).toBe(true);
   });
 });
