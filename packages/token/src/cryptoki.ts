@@ -562,7 +562,7 @@ export class Cryptoki implements CryptokiApiV3 {
         await token.syncObjects();
         const state = this.#state(s);
         const candidates = [...this.#sessionObjects.values()].filter((o) => o.slot === s.slot);
-        for (const o of token.objects.values()) candidates.push(o);
+        for (const o of token.objects.candidates(wanted)) candidates.push(o);
         for (const o of candidates) {
           if (!canSee(state, { token: o.token, private: o.private })) continue;
           await this.#unseal(token, o);

@@ -18,8 +18,9 @@ export class EngineObject {
   readonly id: number;
   readonly token: boolean;
   readonly private: boolean;
-  /** Undefined while a private token object is still sealed. */
-  attributes: AttributeMap | undefined;
+  #attributes: AttributeMap | undefined;
+  /** Told when the attributes are replaced: the token's ObjectTable keeps its find index with it. */
+  #watcher: ((object: EngineObject, before: AttributeMap | undefined) => void) | undefined;
   sealedAttributes: SealedBlob | undefined;
   material: StoredMaterial | undefined;
   version: number;
@@ -51,6 +52,24 @@ export class EngineObject {
       ...(record.material ? { material: record.material } : {}),
       version: record.version,
     });
+  }
+
+  /**
+   * Undefined while a private token object is still sealed. Replace the map whole, never change it
+   * in place: the find index learns of changes through this setter.
+   */
+  get attributes(): AttributeMap | undefined {
+    return this.#attributes;
+  }
+
+  set attributes(next: AttributeMap | undefined) {
+    const before = this.#attributes;
+    this.#attributes = next;
+    this.#watcher?.(this, before);
+  }
+
+  watch(watcher: ((object: EngineObject, before: AttributeMap | undefined) => void) | undefined): void {
+    this.#watcher = watcher;
   }
 
   /** Attributes; callers have checked access (and so login) before asking. */

@@ -9,6 +9,7 @@ import {
   CKR_DEVICE_ERROR, CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED,
 } from '@vhsm/pkcs11';
 import { ckr } from './errors.js';
+import { ObjectTable } from './object-table.js';
 import { EngineObject } from './objects.js';
 import type { Sealer } from './sealing.js';
 import type { Commit, PinRecord, TokenRecord, TokenStore } from './store.js';
@@ -24,7 +25,7 @@ export class TokenState {
   readonly slot: number;
   record: TokenRecord | undefined;
   /** Token objects by id, as of `generation`. */
-  objects = new Map<number, EngineObject>();
+  objects = new ObjectTable();
   generation = -1;
   /** TK, live while at least one application is logged in. */
   tokenKey: CryptoKey | undefined;
@@ -68,7 +69,7 @@ export class TokenState {
     }
     if (record.generation === this.generation) return;
     const stored = await this.#store.loadObjects(this.slot);
-    const next = new Map<number, EngineObject>();
+    const next = new ObjectTable();
     for (const r of stored) {
       const cached = this.objects.get(r.id);
       if (cached && cached.version === r.version) {
