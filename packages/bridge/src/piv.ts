@@ -1,0 +1,277 @@
+/**
+ * PIV (SP 800-73-4) card driver presented as a TokenProvider. Objects follow OpenSC's conventions:
+ * slots 9A/9C/9D/9E have CKA_ID 01/02/03/04 and OpenSC's labels; a slot is listed when its
+ * certificate is on the card (or its key was generated in this session). Hashing is done on the
+ * host; the card signs the digest and its DER signature comes back as r||s.
+ */
+import {
+  CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CERTIFICATE_TYPE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE,
+  CKA_EC_PARAMS, CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_ISSUER, CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL,
+  CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SERIAL_NUMBER, CKA_SIGN,
+  CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509, CKF_SIGN, CKK_EC, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
+  CKR_DEVICE_ERROR, CKR_FUNCTION_FAILED, CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID,
+  CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED,
+  CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
+} from '@vhsm/pkcs11';
+import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
+import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
+import type { CardChannel, Response } from './apdu.js';
+import { SW_OK } from './apdu.js';
+import { concat } from './ccid.js';
+import { fail } from './errors.js';
+import { CardProvider } from './provider-base.js';
+import type { CardConnection } from './provider-base.js';
+import { derSignatureToRaw, findTlv, parseTlvs, tlv } from './tlv.js';
+
+export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08);
+const ALG_ECC_P256 = 0x11;
+const ALG_AES128 = 0x08;
+const P256_PARAMS = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+const EC_PUBLIC_KEY_OID = Uint8Array.of(0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01);
+
+interface SlotSpec {
+  slot: number;
+  id: number;
+  object: number;
+  certLabel: string;
+  keyLabel: string;
+}
+
+/** OpenSC's numbering and names. */
+export const PIV_KEY_SLOTS: readonly SlotSpec[] = [
+  { slot: 0x9a, id: 1, object: 0x5fc105, certLabel: 'Certificate for PIV Authentication', keyLabel: 'PIV AUTH key' },
+  { slot: 0x9c, id: 2, object: 0x5fc10a, certLabel: 'Certificate for Digital Signature', keyLabel: 'SIGN key' },
+  { slot: 0x9d, id: 3, object: 0x5fc10b, certLabel: 'Certificate for Key Management', keyLabel: 'KEY MAN key' },
+  { slot: 0x9e, id: 4, object: 0x5fc101, certLabel: 'Certificate for Card Authentication', keyLabel: 'CARD AUTH key' },
+];
+
+const HASHES = new Map<number, string | undefined>([
+  [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
+  [CKM_ECDSA_SHA384, 'SHA-384'], [CKM_ECDSA_SHA512, 'SHA-512'],
+]);
+const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map(
+  [...HASHES.keys()].map((m) => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]));
+
+/** Does the card answer SELECT of the PIV application? */
+export async function selectPiv(channel: CardChannel): Promise<boolean> {
+  const r = await channel.send({ cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: PIV_AID, le: 256 });
+  return r.sw === SW_OK;
+}
+
+export class PivProvider extends CardProvider {
+  readonly #channel: CardChannel;
+  /** Public points of keys generated in this session (the card says them only once). */
+  readonly #generated = new Map<number, Uint8Array>();
+  #maxRetries: number | undefined;
+  #serial = '';
+
+  constructor(connection: CardConnection) {
+    super(connection);
+    this.#channel = connection.channel;
+  }
+
+  /** Read what token info needs once, after SELECT. */
+  async init(): Promise<void> {
+    const serial = await this.#channel.send({ cla: 0, ins: 0xf8, p1: 0, p2: 0, le: 256 });
+    if (serial.sw === SW_OK && serial.data.length === 4) {
+      this.#serial = String(new DataView(serial.data.buffer, serial.data.byteOffset).getUint32(0));
+    } else {
+      const chuid = await this.#getData(0x5fc102);
+      const guid = chuid && findTlv(chuid, 0x34);
+      this.#serial = guid ? hex(guid.value).slice(0, 16) : '';
+    }
+    this.#maxRetries = (await this.pinState()).retriesLeft;
+  }
+
+  async tokenInfo(): Promise<ProviderTokenInfo> {
+    return {
+      label: 'PIV card', manufacturerID: 'piv', model: 'PIV', serialNumber: this.#serial,
+      hardwareVersion: { major: 0, minor: 0 }, firmwareVersion: { major: 0, minor: 0 }, minPinLen: 6, maxPinLen: 8,
+    };
+  }
+
+  async pinState(): Promise<ProviderPinState> {
+    const r = await this.#send(0x20, 0x00, 0x80);
+    const state: ProviderPinState = {};
+    if ((r.sw & 0xfff0) === 0x63c0) state.retriesLeft = r.sw & 0x0f;
+    else if (r.sw === 0x6983) state.retriesLeft = 0;
+    // 9000: verified already, so the counter is full.
+    else if (r.sw === SW_OK && this.#maxRetries !== undefined) state.retriesLeft = this.#maxRetries;
+    if (this.#maxRetries !== undefined) state.maxRetries = this.#maxRetries;
+    return state;
+  }
+
+  async login(_user: ProviderUser, pin: string): Promise<void> {
+    const bytes = new TextEncoder().encode(pin);
+    if (bytes.length < 6 || bytes.length > 8) throw fail(CKR_PIN_LEN_RANGE, 'a PIV PIN has 6 to 8 characters');
+    const padded = new Uint8Array(8).fill(0xff);
+    padded.set(bytes);
+    const r = await this.#send(0x20, 0x00, 0x80, padded);
+    padded.fill(0);
+    if (r.sw === SW_OK) return;
+    if (r.sw === 0x6983 || r.sw === 0x63c0) throw fail(CKR_PIN_LOCKED, 'the card PIN is blocked');
+    if ((r.sw & 0xfff0) === 0x63c0) throw fail(CKR_PIN_INCORRECT, `${r.sw & 0x0f} tries left`);
+    throw cardError('VERIFY', r.sw);
+  }
+
+  async logout(): Promise<void> {
+    // Reset the PIN's security status (SP 800-73-4 VERIFY with P1=FF).
+    await this.#send(0x20, 0xff, 0x80);
+  }
+
+  async objects(): Promise<readonly ProviderObject[]> {
+    const out: ProviderObject[] = [];
+    for (const spec of PIV_KEY_SLOTS) {
+      const object = await this.#getData(spec.object);
+      const certificate = object && findTlv(object, 0x70)?.value;
+      const cert = certificate ? parseCertificate(certificate) : undefined;
+      const point = cert?.point ?? this.#generated.get(spec.slot);
+      if (!point) continue;
+      const id = Uint8Array.of(spec.id);
+      const common: Attribute[] = [{ type: CKA_TOKEN, value: true }, { type: CKA_ID, value: id }, { type: CKA_MODIFIABLE, value: false }];
+      const ecPoint = tlv(0x04, point);
+      if (cert && certificate) {
+        out.push({
+          ref: `cert:${hex(Uint8Array.of(spec.slot))}`,
+          attributes: [...common, { type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_PRIVATE, value: false },
+            { type: CKA_LABEL, value: spec.certLabel }, { type: CKA_CERTIFICATE_TYPE, value: CKC_X_509 },
+            { type: CKA_VALUE, value: certificate.slice() }, { type: CKA_SUBJECT, value: cert.subject },
+            { type: CKA_ISSUER, value: cert.issuer }, { type: CKA_SERIAL_NUMBER, value: cert.serial }],
+        });
+      }
+      const subject: Attribute[] = cert ? [{ type: CKA_SUBJECT, value: cert.subject }] : [];
+      out.push({
+        ref: `pub:${hex(Uint8Array.of(spec.slot))}`,
+        attributes: [...common, ...subject, { type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_PRIVATE, value: false },
+          { type: CKA_LABEL, value: spec.keyLabel }, { type: CKA_KEY_TYPE, value: CKK_EC },
+          { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() }, { type: CKA_EC_POINT, value: ecPoint },
+          { type: CKA_VERIFY, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: false }],
+      });
+      out.push({
+        ref: hex(Uint8Array.of(spec.slot)),
+        attributes: [...common, ...subject, { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
+          // The card-authentication key works without the PIN, as OpenSC presents it.
+          { type: CKA_PRIVATE, value: spec.slot !== 0x9e }, { type: CKA_LABEL, value: spec.keyLabel },
+          { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() },
+          { type: CKA_SIGN, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: spec.slot === 0x9d },
+          { type: CKA_DECRYPT, value: false }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false },
+          { type: CKA_ALWAYS_SENSITIVE, value: true }, { type: CKA_NEVER_EXTRACTABLE, value: true },
+          { type: CKA_LOCAL, value: this.#generated.has(spec.slot) },
+          { type: CKA_ALWAYS_AUTHENTICATE, value: spec.slot === 0x9c }],
+      });
+    }
+    return out;
+  }
+
+  mechanisms(): ReadonlyMap<number, MechanismInfo> {
+    return MECHANISMS;
+  }
+
+  async sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
+    const slot = slotOf(key);
+    if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'the PIV card signs with ECDSA only here');
+    if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'ECDSA takes no parameter');
+    const hash = HASHES.get(mechanism.mechanism);
+    const digest = hash ? new Uint8Array(await crypto.subtle.digest(hash, data.slice())) : data;
+    // The card takes at most the order's size; ECDSA uses the leftmost bits anyway.
+    const input = digest.subarray(0, 32);
+    const r = await this.#send(0x87, ALG_ECC_P256, slot, tlv(0x7c, tlv(0x82), tlv(0x81, input)));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants the PIN verified for this key');
+    if (r.sw === 0x6a88 || r.sw === 0x6a80) throw fail(CKR_KEY_HANDLE_INVALID, 'no usable key in this slot');
+    if (r.sw !== SW_OK) throw cardError('GENERAL AUTHENTICATE', r.sw);
+    const template = findTlv(r.data, 0x7c);
+    const der = template && findTlv(template.value, 0x82);
+    if (!der) throw fail(CKR_DEVICE_ERROR, 'signature response without 7C/82');
+    return derSignatureToRaw(der.value, 32);
+  }
+
+  /** Prove the AES-128 management key (needed for GENERATE and PUT DATA). */
+  async authenticateManagementKey(key: Uint8Array): Promise<void> {
+    const challenge = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x81)));
+    const template = challenge.sw === SW_OK ? findTlv(challenge.data, 0x7c) : undefined;
+    const value = template && findTlv(template.value, 0x81)?.value;
+    if (!value || value.length !== 16) throw cardError('GENERAL AUTHENTICATE (management key)', challenge.sw);
+    const k = await crypto.subtle.importKey('raw', key.slice(), 'AES-CBC', false, ['encrypt']);
+    const encrypted = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, k, value.slice()), 0, 16);
+    const r = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x82, encrypted)));
+    if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused the management key');
+  }
+
+  /** GENERATE ASYMMETRIC KEY PAIR (EC P-256) in a slot; resolves to the new public key object. */
+  async generateKeyPair(key: string): Promise<ProviderObject> {
+    const slot = slotOf(key);
+    const r = await this.#send(0x47, 0x00, slot, tlv(0xac, tlv(0x80, Uint8Array.of(ALG_ECC_P256))));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
+    if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
+    const template = findTlv(r.data, 0x7f49);
+    const point = template && findTlv(template.value, 0x86)?.value;
+    if (!point) throw fail(CKR_DEVICE_ERROR, 'generate response without 7F49/86');
+    this.#generated.set(slot, point.slice());
+    const found = (await this.objects()).find((o) => o.ref === `pub:${key}`);
+    if (!found) throw fail(CKR_FUNCTION_FAILED, 'generated key not listed');
+    return found;
+  }
+
+  /** PUT DATA of the slot's certificate object (DER certificate, uncompressed). */
+  async writeCertificate(key: string, der: Uint8Array): Promise<void> {
+    const spec = PIV_KEY_SLOTS.find((s) => s.slot === slotOf(key))!;
+    const body = concat([tlv(0x70, der), tlv(0x71, Uint8Array.of(0)), tlv(0xfe)]);
+    const r = await this.#send(0xdb, 0x3f, 0xff, concat([tlv(0x5c, objectTag(spec.object)), tlv(0x53, body)]));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
+    if (r.sw !== SW_OK) throw cardError('PUT DATA', r.sw);
+  }
+
+  async #getData(object: number): Promise<Uint8Array | undefined> {
+    const r = await this.#send(0xcb, 0x3f, 0xff, tlv(0x5c, objectTag(object)));
+    if (r.sw === 0x6a82) return undefined;
+    if (r.sw !== SW_OK) throw cardError('GET DATA', r.sw);
+    return findTlv(r.data, 0x53)?.value;
+  }
+
+  #send(ins: number, p1: number, p2: number, data?: Uint8Array): Promise<Response> {
+    return this.guard(() => this.#channel.send(data ? { cla: 0, ins, p1, p2, data, le: 256 } : { cla: 0, ins, p1, p2 }));
+  }
+}
+
+function objectTag(object: number): Uint8Array {
+  return object > 0xffff ? Uint8Array.of(object >> 16, (object >> 8) & 0xff, object & 0xff) : Uint8Array.of(object);
+}
+
+function slotOf(key: string): number {
+  const slot = Number.parseInt(key, 16);
+  if (!PIV_KEY_SLOTS.some((s) => s.slot === slot) || !/^[0-9a-f]{2}$/.test(key)) throw fail(CKR_KEY_HANDLE_INVALID, 'not a PIV key slot');
+  return slot;
+}
+
+function cardError(command: string, sw: number): Error {
+  return fail(CKR_DEVICE_ERROR, `${command}: card status ${sw.toString(16).padStart(4, '0')}`);
+}
+
+export function hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** What the objects need from an X.509 certificate: names, serial and the EC public point. */
+export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer: Uint8Array; serial: Uint8Array; point: Uint8Array | undefined } {
+  try {
+    const [certificate] = parseTlvs(der);
+    const [tbs] = parseTlvs(certificate!.value);
+    const fields = parseTlvs(tbs!.value);
+    const rest = fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
+    const [serial, , issuer, , subject, spki] = rest;
+    const [algorithm, key] = parseTlvs(spki!.value);
+    const [oid, params] = parseTlvs(algorithm!.value);
+    const ec = equal(oid!.raw, EC_PUBLIC_KEY_OID) && params !== undefined && equal(params.raw, P256_PARAMS);
+    return {
+      subject: subject!.raw.slice(), issuer: issuer!.raw.slice(), serial: serial!.raw.slice(),
+      point: ec ? key!.value.slice(1) : undefined,
+    };
+  } catch {
+    throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'a certificate on the card does not parse');
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
