@@ -1331,12 +1331,16 @@ export class Cryptoki implements CryptokiApiV3 {
     const counts = (this.engine.tokens[s.slot] as TokenState).openSessions;
     counts.all--;
     if (s.readWrite) counts.readWrite--;
+    const gone = new Set<number>();
     for (const [id, o] of this.#sessionObjects) {
       if (o.owner?.session === s.handle) {
         this.#sessionObjects.delete(id);
         this.#forget(o);
+        gone.add(id);
       }
     }
+    // Other sessions' operations on those objects end with them (as for C_DestroyObject).
+    for (const other of this.#sessions.values()) if (other.slot === s.slot) other.endUsing(gone);
     const token = this.engine.tokens[s.slot] as TokenState;
     const stillOpen = [...this.#sessions.values()].some((x) => x.slot === s.slot);
     if (!stillOpen && token.logins.has(this)) this.#logout(token);
