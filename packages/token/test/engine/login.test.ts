@@ -319,6 +319,22 @@ describe('applications and engines', () => {
     await expectRv(b.C_InitPIN(sb, 'hijacked-pin'), CKR_USER_NOT_LOGGED_IN);
   });
 
+  test('a private token object changed through one Engine reads back changed through another', async () => {
+    const store = new MemoryStore();
+    const { p11: a, slot, session: sa } = await userSession({ store });
+    const note = await a.C_CreateObject(sa, privateData);
+    await a.C_SetAttributeValue(sa, note, [{ type: CKA_LABEL, value: 'renamed note' }]);
+    const b = newCryptoki({ store });
+    await b.C_Initialize();
+    const sb = await b.C_OpenSession(slot, RO);
+    await b.C_Login(sb, CKU_USER, USER_PIN);
+    const [seen] = await findAll(b, sb, [{ type: CKA_PRIVATE, value: true }]);
+    expect((await b.C_GetAttributeValue(sb, seen as number, [{ type: CKA_LABEL }]))[0]?.value).toBe('renamed note');
+    // And the other way: B's view follows A's next change.
+    await a.C_SetAttributeValue(sa, note, [{ type: CKA_LABEL, value: 'third name' }]);
+    expect((await b.C_GetAttributeValue(sb, seen as number, [{ type: CKA_LABEL }]))[0]?.value).toBe('third name');
+  });
+
   test('two Engines over one store see each other’s objects and PIN counters', async () => {
     const store = new MemoryStore();
     const { p11: a, slot, session: sa } = await readyToken({ store, maxPinTries: 3 });

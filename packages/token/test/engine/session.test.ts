@@ -7,10 +7,10 @@ import {
   CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_USER_NOT_LOGGED_IN, CKR_OBJECT_HANDLE_INVALID,
   CKR_ARGUMENTS_BAD, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS, CKS_RW_PUBLIC_SESSION,
   CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_SO, CKU_USER, Cryptoki, CKM_SHA256, CKM_AES_KEY_GEN,
-  CKA_VALUE_LEN,
+  CKA_VALUE_LEN, CKR_SESSION_EXISTS, CKM_AES_GCM,
 } from '@vhsm/token';
 import type { Template } from '@vhsm/token';
-import { RO, RW, SO_PIN, USER_PIN, expectRv, newCryptoki, readyToken } from './helpers.js';
+import { RO, RW, SO_PIN, USER_PIN, expectRv, generateAes, newCryptoki, readyToken } from './helpers.js';
 
 const data = (token: boolean, isPrivate: boolean, label = 'd'): Template => [
   { type: CKA_CLASS, value: CKO_DATA }, { type: CKA_TOKEN, value: token },
@@ -201,6 +201,19 @@ describe('closing sessions', () => {
   });
 });
 
+describe('sessions of several applications', () => {
+  test("C_InitToken waits for every application's sessions to close", async () => {
+    const { p11, slot, session } = await readyToken();
+    const other = new Cryptoki({ engine: p11.engine });
+    await other.C_Initialize();
+    await p11.C_CloseSession(session);
+    const theirs = await other.C_OpenSession(slot, RO);
+    await expectRv(p11.C_InitToken(slot, SO_PIN, 'wiped'), CKR_SESSION_EXISTS);
+    await other.C_CloseSession(theirs);
+    await p11.C_InitToken(slot, SO_PIN, 'wiped');
+  });
+});
+
 describe('operations in a session', () => {
   test('one find at a time per session; sessions are independent', async () => {
     const { p11, slot, session } = await readyToken();
@@ -230,6 +243,16 @@ describe('operations in a session', () => {
     await p11.C_SessionCancel(session, CKF_FIND_OBJECTS);
     await expectRv(p11.C_FindObjects(session), CKR_OPERATION_NOT_INITIALIZED);
     await p11.C_DigestUpdate(session, new Uint8Array([1]));
+  });
+
+  test("closing a session ends other sessions' operations on its session objects", async () => {
+    const { p11, slot, session } = await readyToken();
+    const other = await p11.C_OpenSession(slot, RW);
+    const key = await generateAes(p11, session, [{ type: CKA_PRIVATE, value: false }]);
+    await p11.C_EncryptInit(other, { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } }, key);
+    await p11.C_CloseSession(session);
+    // The key died with its session; an operation must not outlive it.
+    await expectRv(p11.C_Encrypt(other, new Uint8Array(4)), CKR_OPERATION_NOT_INITIALIZED);
   });
 
   test('closing a session ends its operations', async () => {
