@@ -64,7 +64,8 @@ export function attackLab(): HTMLElement {
   const status = h('output', { class: 'outcome', 'aria-live': 'polite' });
 
   for (const scenario of SCENARIOS) {
-    const cells = new Map(POLICIES.map((policy) => [policy, h('td', { 'data-policy': policy }, h('span', { class: 'muted' }, 'not run'))] as const));
+    // data-expect: what the scenario says should happen, beside data-status: what did.
+    const cells = new Map(POLICIES.map((policy) => [policy, h('td', { 'data-policy': policy, 'data-expect': scenario.expect[policy].status }, h('span', { class: 'muted' }, 'not run'))] as const));
     summary.append(h('tr', { 'data-scenario': scenario.id },
       h('th', { scope: 'row' }, h('a', { href: `#attack-${scenario.id}`, onclick: (e: Event) => {
         e.preventDefault();

@@ -1,0 +1,149 @@
+/**
+ * The demo end to end, as a person would use it: the token lives in the worker behind connect() and
+ * persists in IndexedDB; the attack lab runs every scenario on a spec and a strict token.
+ */
+import type { Locator, Page, TestInfo } from '@playwright/test';
+import { expect, test } from './fixtures.js';
+
+const SO_PIN = 'e2e-so-pin';
+const USER_PIN = 'e2e-user-pin';
+const KEY_LABEL = 'e2e signing key';
+
+async function keep(page: Page, info: TestInfo, name: string): Promise<void> {
+  await info.attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+}
+
+/** Chooses the option of `select` whose text contains `text`. */
+async function choose(select: Locator, text: string): Promise<void> {
+  const value = await select.locator('option', { hasText: text }).first().getAttribute('value');
+  expect(value, `an option containing "${text}"`).not.toBeNull();
+  await select.selectOption(value as string);
+}
+
+function objectRows(page: Page): Locator {
+  return page.getByRole('table', { name: 'Objects' }).locator('tbody tr');
+}
+
+async function login(page: Page, pin: string): Promise<void> {
+  await page.getByLabel('PIN', { exact: true }).fill(pin);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+async function signAndVerify(page: Page): Promise<void> {
+  await page.getByRole('tab', { name: 'Playground' }).click();
+  const sign = page.getByRole('region', { name: 'Sign and verify' });
+  await choose(sign.getByLabel('Signing key'), `${KEY_LABEL} — PRIVATE_KEY`);
+  await choose(sign.getByLabel('Verification key'), `${KEY_LABEL} — PUBLIC_KEY`);
+  await sign.getByLabel('Mechanism').selectOption({ label: 'CKM_ECDSA_SHA256' });
+  await sign.getByLabel('Message (UTF-8)').fill('signed in an e2e test');
+  await sign.getByRole('button', { name: 'Sign', exact: true }).click();
+  await expect(sign.locator('output')).toHaveText('C_Sign: 64-byte signature');
+  await sign.getByRole('button', { name: 'Verify', exact: true }).click();
+  await expect(sign.locator('output')).toHaveText('C_Verify: signature valid');
+  // The same signature over another message must not verify.
+  await sign.getByLabel('Message (UTF-8)').fill('signed in an e2e test!');
+  await sign.getByRole('button', { name: 'Verify', exact: true }).click();
+  await expect(sign.locator('output')).toHaveText(/signature INVALID/);
+  await page.getByRole('tab', { name: 'Token explorer' }).click();
+}
+
+test('init, login, generate, sign, verify; after a reload the key is still there; logout hides private objects', async ({ demo }, info) => {
+  const { page } = demo;
+  await demo.open();
+  await expect(page.locator('#where')).toContainText('Worker');
+
+  await page.getByLabel('SO PIN').fill(SO_PIN);
+  await page.getByLabel('User PIN').fill(USER_PIN);
+  await page.getByRole('button', { name: 'Initialize token' }).click();
+  await expect(page.getByText('Token ready: log in with the user PIN.')).toBeVisible({ timeout: 60_000 });
+  await expect(page.locator('ol.steps li.done')).toHaveCount(5);
+
+  // A wrong PIN first: the token answers CKR_PIN_INCORRECT and the page counts it.
+  await login(page, 'not-the-pin');
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('CKR_PIN_INCORRECT');
+  await expect(page.getByTestId('failed-logins')).toContainText(': 1');
+  await login(page, USER_PIN);
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('Logged in');
+  await expect(page.getByTestId('session-state')).toHaveText('CKS_RW_USER_FUNCTIONS');
+
+  const generate = page.getByRole('region', { name: 'Generate a key' });
+  await generate.getByLabel('Kind').selectOption({ label: 'EC P-256' });
+  await generate.getByLabel('Label').fill(KEY_LABEL);
+  await generate.getByRole('button', { name: 'Generate' }).click();
+  await expect(generate.locator('output')).toHaveText(/Created objects \d+, \d+/);
+  await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(2);
+  await keep(page, info, 'explorer-after-generate');
+
+  await signAndVerify(page);
+
+  // The private key's value is withheld: the details view shows the CK_RV that answered.
+  await objectRows(page).filter({ hasText: 'PRIVATE_KEY' }).getByRole('button').click();
+  const details = page.getByRole('region', { name: 'Object details' });
+  await expect(details.locator('tr.withheld', { hasText: 'CKA_VALUE' })).toContainText('CKR_ATTRIBUTE_SENSITIVE');
+  await expect(details.locator('tr', { hasText: 'CKA_NEVER_EXTRACTABLE' })).toContainText('true');
+
+  // The trace saw it all, with the PINs redacted.
+  await page.getByRole('tab', { name: 'Call trace' }).click();
+  const trace = page.getByRole('table', { name: 'Call trace' });
+  await expect(trace.locator('tr', { hasText: 'C_InitToken' })).toHaveCount(1);
+  await expect(trace.locator('tr.failed', { hasText: 'CKR_PIN_INCORRECT' })).toHaveCount(1);
+  await expect(trace.locator('tr', { hasText: 'C_Sign' }).first()).toBeVisible();
+  await expect(trace).toContainText('<redacted>');
+  await expect(trace).not.toContainText(USER_PIN);
+  await expect(trace).not.toContainText(SO_PIN);
+  await keep(page, info, 'trace');
+  await page.getByRole('tab', { name: 'Token explorer' }).click();
+
+  await page.reload();
+  await expect(page.locator('body[data-ready="true"]')).toBeAttached({ timeout: 30_000 });
+  // A new application: not logged in, so only the public half shows; after login both, and they work.
+  await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(1);
+  await expect(objectRows(page).filter({ hasText: 'PUBLIC_KEY' })).toHaveCount(1);
+  await login(page, USER_PIN);
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('Logged in');
+  await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(2);
+  await signAndVerify(page);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByText('Logged out: private objects are out of reach')).toBeVisible();
+  await expect(page.getByTestId('session-state')).toHaveText('CKS_RW_PUBLIC_SESSION');
+  await expect(objectRows(page).filter({ hasText: 'PRIVATE_KEY' })).toHaveCount(0);
+  await expect(objectRows(page).filter({ hasText: 'PUBLIC_KEY' })).toHaveCount(1);
+  await keep(page, info, 'explorer-after-logout');
+
+});
+
+test('attack lab: every scenario runs on both tokens; strict refuses each one at a named step', async ({ demo }, info) => {
+  test.setTimeout(300_000);
+  const { page } = demo;
+  await demo.open('attacks');
+  await page.getByRole('button', { name: 'Run every attack' }).click();
+  await expect(page.getByText(/^ran \d+ scenarios$/)).toBeVisible({ timeout: 240_000 });
+
+  const rows = page.getByRole('table', { name: 'Attack results' }).locator('tbody tr');
+  const results = await rows.evaluateAll((trs) => trs.map((tr) => {
+    const cell = (policy: string): HTMLElement => tr.querySelector(`td[data-policy="${policy}"]`) as HTMLElement;
+    return {
+      id: (tr as HTMLElement).dataset['scenario'],
+      spec: cell('spec').dataset['status'], specExpected: cell('spec').dataset['expect'],
+      strict: cell('strict').dataset['status'], strictExpected: cell('strict').dataset['expect'],
+    };
+  }));
+  expect(results.length).toBeGreaterThanOrEqual(18);
+  for (const r of results) {
+    // Each outcome is the one the scenario states (status, and for refusals the step and CK_RV).
+    expect.soft(r.spec, `${r.id} under spec`).toBe(r.specExpected);
+    expect.soft(r.strict, `${r.id} under strict`).toBe('refused');
+    expect.soft(r.strictExpected, `${r.id}: the scenario expects strict to refuse`).toBe('refused');
+  }
+  const recoveredUnderSpec = results.filter((r) => r.spec === 'recovered').map((r) => r.id);
+  expect(recoveredUnderSpec, 'the spec token gives keys away').toEqual(expect.arrayContaining(['A1', 'A2', 'A3', 'A7', 'A8', 'A13']));
+  await expect(page.locator('.badge', { hasText: 'unexpected' })).toHaveCount(0);
+
+  // A card shows the recovered key beside its proof under spec, and the refused step under strict.
+  const a1 = page.getByRole('region', { name: 'A1: wrap/decrypt' });
+  await expect(a1.locator('[data-policy="spec"] .verdict')).toContainText("it is the victim's key");
+  await expect(a1.locator('[data-policy="strict"] li.refused')).toContainText('CKR_');
+  await expect(a1.locator('.rule')).toContainText('wrap and decrypt');
+  await keep(page, info, 'attack-lab');
+});
