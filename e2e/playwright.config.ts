@@ -21,6 +21,20 @@ export default defineConfig({
       ? [{ name: 'persistence-bench', testDir: './persistence', testMatch: /.*\.bench\.ts/, timeout: 1_800_000 }]
       : []),
     {
+      // The worker host and page client (issue 4): builds its own page in a worker-scoped fixture.
+      name: 'worker',
+      testDir: './worker',
+      testMatch: /.*\.spec\.ts/,
+      timeout: 120_000,
+    },
+    {
+      // Worker path ÷ raw crypto.subtle ratios: figures, not assertions; run on demand.
+      name: 'worker-bench',
+      testDir: '../bench/worker',
+      testMatch: /.*\.bench\.ts/,
+      timeout: 600_000,
+    },
+    {
       // The demo app (issue 6): apps/demo built and served by `vite preview` in a worker-scoped fixture.
       name: 'demo',
       testDir: './demo',
