@@ -95,6 +95,8 @@ interface MessageOp extends ActiveOperation {
   mechanism?: Mechanism;
   /** A multi-part message in progress (Begin…Next). */
   part?: { parameter: MessageParameter; associatedData: Uint8Array; chunks: Uint8Array[] } | undefined;
+  /** CKA_ALWAYS_AUTHENTICATE key: every message needs its own context-specific login. */
+  alwaysAuthenticate?: boolean;
 }
 
 export class Cryptoki implements CryptokiApiV3 {
@@ -962,6 +964,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const op = s.get<MessageOp>('messageSign');
       if (op.part) throw ckr(CKR_OPERATION_ACTIVE, 'a multi-part message is in progress');
       noMessageParameter(parameter);
+      contextLoginDone(op);
       op.part = { parameter: new Uint8Array(), associatedData: new Uint8Array(), chunks: [] };
     });
   }
@@ -1529,7 +1532,11 @@ export class Cryptoki implements CryptokiApiV3 {
     const s = this.#session(session);
     s.assertIdle(kind);
     const { provider, parameter, access, object } = await this.#useKey(s, mechanism, key, kind);
-    const op = s.begin<CipherOp>(kind, { keyObjectId: object.id, singlePart: provider.singlePart === true });
+    // CKA_ALWAYS_AUTHENTICATE covers decryption as well as signing (SoftHSM2 asks for both).
+    const op = s.begin<CipherOp>(kind, {
+      keyObjectId: object.id, singlePart: provider.singlePart === true,
+      needsContextLogin: kind === 'decrypt' && object.get(CKA_ALWAYS_AUTHENTICATE) === true,
+    });
     try {
       op.cipher = await provider[kind]!(access, parameter, this.engine.crypto);
     } catch (e) {
@@ -1543,6 +1550,7 @@ export class Cryptoki implements CryptokiApiV3 {
     const op = s.get<CipherOp>(kind);
     return this.#ending(s, kind, async () => {
       bytesArg(data, 'data');
+      contextLoginDone(op);
       if (op.updated) throw ckr(CKR_OPERATION_ACTIVE, `C_${kind === 'encrypt' ? 'Encrypt' : 'Decrypt'} after an Update`);
       return concat([await op.cipher!.update(data), await op.cipher!.final()]);
     });
@@ -1552,7 +1560,8 @@ export class Cryptoki implements CryptokiApiV3 {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
     noUpdate(op, kind === 'encrypt' ? 'C_EncryptUpdate' : 'C_DecryptUpdate');
-    return this.#endingOnError(s, kind, () => {
+    return this.#endingOnError(s, kind, async () => {
+      contextLoginDone(op);
       op.updated = true;
       return op.cipher!.update(bytesArg(data, 'data'));
     });
@@ -1562,7 +1571,10 @@ export class Cryptoki implements CryptokiApiV3 {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
     noUpdate(op, kind === 'encrypt' ? 'C_EncryptFinal' : 'C_DecryptFinal');
-    return this.#ending(s, kind, () => op.cipher!.final());
+    return this.#ending(s, kind, async () => {
+      contextLoginDone(op);
+      return op.cipher!.final();
+    });
   }
 
   /** Run the last step of an operation: it ends whatever happens. */
@@ -1594,7 +1606,8 @@ export class Cryptoki implements CryptokiApiV3 {
     // The per-message parameter replaces the init parameter; check the key with a neutral one.
     const probe = operation === 'encrypt' || operation === 'decrypt' ? { mechanism: m.mechanism, parameter: { iv: new Uint8Array(12) } } : m;
     const { provider, object, access } = await this.#useKey(s, probe, key, operation);
-    s.begin<MessageOp>(kind, { keyObjectId: object.id, provider, key: access, mechanism: m });
+    const alwaysAuthenticate = operation === 'sign' && object.get(CKA_ALWAYS_AUTHENTICATE) === true;
+    s.begin<MessageOp>(kind, { keyObjectId: object.id, provider, key: access, mechanism: m, alwaysAuthenticate, needsContextLogin: alwaysAuthenticate });
   }
 
   #gcmMessageParams(parameter: unknown, direction: 'encrypt' | 'decrypt'): GcmMessageParams {
@@ -1639,6 +1652,9 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   async #signMessage(op: MessageOp, chunks: Uint8Array[]): Promise<Uint8Array> {
+    contextLoginDone(op);
+    // The login is spent on this message, whatever its outcome.
+    op.needsContextLogin = op.alwaysAuthenticate === true;
     const signer = await op.provider!.sign!(op.key!, op.provider!.check(op.mechanism!.parameter), this.engine.crypto);
     await signer.update(concat(chunks));
     return signer.final();
@@ -1738,6 +1754,11 @@ function noUpdate(op: ActiveOperation, method: string): void {
 function messageFlags(provider: MechanismProvider): number {
   if (provider.mechanism === CKM_AES_GCM) return CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT;
   return (provider.sign ? CKF_MESSAGE_SIGN : 0) | (provider.verify ? CKF_MESSAGE_VERIFY : 0);
+}
+
+/** CKA_ALWAYS_AUTHENTICATE: the operation waits for C_Login(CKU_CONTEXT_SPECIFIC). */
+function contextLoginDone(op: ActiveOperation): void {
+  if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
 }
 
 function noMessageParameter(parameter: unknown): void {
