@@ -11,11 +11,11 @@ import {
   CKR_PIN_LOCKED, CKR_SESSION_READ_ONLY, CKR_USER_ALREADY_LOGGED_IN, CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
   CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED, CKR_USER_TYPE_INVALID, CKR_KEY_HANDLE_INVALID,
   CKS_RO_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki,
-  MemoryStore,
+  MemoryStore, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256,
 } from '@vhsm/token';
 import type { Template } from '@vhsm/token';
 import {
-  RO, RW, SO_PIN, USER_PIN, bytes, expectRv, findAll, generateEc, newCryptoki, readyToken, userSession,
+  RO, RW, SO_PIN, USER_PIN, bytes, expectRv, findAll, generateEc, generateRsa, newCryptoki, readyToken, userSession,
 } from './helpers.js';
 
 const privateData: Template = [
@@ -278,6 +278,29 @@ describe('CKU_CONTEXT_SPECIFIC', () => {
     // Each operation needs its own.
     await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, privateKey);
     await expectRv(p11.C_SignUpdate(session, bytes('m')), CKR_USER_NOT_LOGGED_IN);
+  });
+
+  test('decryption with such a key needs it too (SoftHSM2 asks for it on sign and decrypt)', async () => {
+    const { p11, session } = await userSession();
+    const { publicKey, privateKey } = await generateRsa(p11, session, [], [{ type: CKA_ALWAYS_AUTHENTICATE, value: true }], 1024);
+    const oaep = { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256 } };
+    await p11.C_EncryptInit(session, oaep, publicKey);
+    const ciphertext = await p11.C_Encrypt(session, bytes('secret'));
+    await p11.C_DecryptInit(session, oaep, privateKey);
+    await expectRv(p11.C_Decrypt(session, ciphertext), CKR_USER_NOT_LOGGED_IN);
+    await p11.C_DecryptInit(session, oaep, privateKey);
+    await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, USER_PIN);
+    expect(await p11.C_Decrypt(session, ciphertext)).toEqual(bytes('secret'));
+  });
+
+  test('message-based signing cannot skip it, and each message needs its own', async () => {
+    const { p11, session, privateKey } = await alwaysAuthKey();
+    await p11.C_MessageSignInit(session, { mechanism: CKM_ECDSA_SHA256 }, privateKey);
+    await expectRv(p11.C_SignMessage(session, undefined, bytes('m')), CKR_USER_NOT_LOGGED_IN);
+    await expectRv(p11.C_SignMessageBegin(session, undefined), CKR_USER_NOT_LOGGED_IN);
+    await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, USER_PIN);
+    expect((await p11.C_SignMessage(session, undefined, bytes('m'))).length).toBe(64);
+    await expectRv(p11.C_SignMessage(session, undefined, bytes('again')), CKR_USER_NOT_LOGGED_IN);
   });
 
   test('without an operation that needs it: CKR_OPERATION_NOT_INITIALIZED', async () => {
