@@ -12,7 +12,7 @@ import {
   CKA_LOCAL, CKA_MODIFIABLE, CKA_MODULUS, CKA_NEVER_EXTRACTABLE, CKA_OBJECT_ID, CKA_PRIVATE,
   CKA_SENSITIVE, CKA_SIGN, CKA_START_DATE, CKA_SUBJECT, CKA_TOKEN, CKA_TRUSTED, CKA_UNIQUE_ID, CKA_UNWRAP,
   CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY, CKA_WRAP, CKA_WRAP_TEMPLATE, CKA_WRAP_WITH_TRUSTED, CKC_X_509,
-  CKK_AES, CKK_GENERIC_SECRET, CKM_AES_GCM, CKM_SHA256, CKO_CERTIFICATE, CKO_DATA, CKO_SECRET_KEY,
+  CKK_AES, CKK_GENERIC_SECRET, CKM_AES_GCM, CKM_AES_KEY_GEN, CKM_SHA256, CKO_CERTIFICATE, CKO_DATA, CKO_SECRET_KEY,
   CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_READ_ONLY, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT, Cryptoki,
 } from '@vhsm/token';
@@ -143,6 +143,33 @@ describe('attribute table properties', () => {
         expect(snap.get(CKA_ALWAYS_SENSITIVE)?.value).toBe(false);
         expect(snap.get(CKA_NEVER_EXTRACTABLE)?.value).toBe(false);
       }
+      expectKeyInvariants(snap);
+    }), { numRuns: 150 });
+  });
+
+  test('C_GenerateKey: a precise CK_RV and no key, or a key with the template and the computed provenance', async () => {
+    const length = fc.constantFrom<Attribute>({ type: CKA_VALUE_LEN, value: 16 }, { type: CKA_VALUE_LEN, value: 32 });
+    await fc.assert(fc.asyncProperty(length, template, async (len, extra) => {
+      const before = (await findAll(p11, session)).length;
+      const result = await attempt(p11.C_GenerateKey(session, { mechanism: CKM_AES_KEY_GEN }, [len, ...extra]));
+      if ('rv' in result) {
+        expect((await findAll(p11, session)).length).toBe(before);
+        return;
+      }
+      const snap = await snapshot(p11, session, result.ok);
+      const r = rules(snap);
+      for (const { type } of extra) {
+        const flags = r.get(type)?.flags;
+        expect(flags, `0x${type.toString(16)} is not an attribute of an AES key`).toBeDefined();
+        expect((flags as number) & (F.COMPUTED | F.FORBIDDEN_ON_GENERATE), `0x${type.toString(16)} may not be given`).toBe(0);
+      }
+      expectApplied(snap, [len, ...extra]);
+      expect(snap.get(CKA_CLASS)?.value).toBe(CKO_SECRET_KEY);
+      expect(snap.get(CKA_KEY_TYPE)?.value).toBe(CKK_AES);
+      expect(snap.get(CKA_LOCAL)?.value).toBe(true);
+      expect(snap.get(CKA_KEY_GEN_MECHANISM)?.value).toBe(CKM_AES_KEY_GEN);
+      expect(snap.get(CKA_ALWAYS_SENSITIVE)?.value).toBe(snap.get(CKA_SENSITIVE)?.value);
+      expect(snap.get(CKA_NEVER_EXTRACTABLE)?.value).toBe(!snap.get(CKA_EXTRACTABLE)?.value);
       expectKeyInvariants(snap);
     }), { numRuns: 150 });
   });
