@@ -111,3 +111,18 @@ test('the trace shows calls with the PIN redacted', async ({ tabs }) => {
   expect(records[1]).toMatchObject({ fn: 'C_Login', rv: 'CKR_OK', code: 0, args: [expect.any(Number), 1, '<redacted>'] });
   expect(JSON.stringify(records)).not.toContain('user-pin-e2e-1');
 });
+
+test('dedicated mode: two tabs, each with its own worker, share the token through IndexedDB', async ({ tabs }) => {
+  const a = await tabs.open();
+  const b = await tabs.open();
+  await a.evaluate(() => window.vhsmTest.connectDedicated());
+  await vhsm(a).initToken();
+  const sa = await vhsm(a).login();
+  expect(await a.evaluate(([s]) => window.vhsmTest.createObjects(s, 'a', 20), [sa] as const)).toBe(20);
+  await b.evaluate(() => window.vhsmTest.connectDedicated());
+  const sb = await vhsm(b).login();
+  expect(await b.evaluate(([s]) => window.vhsmTest.createObjects(s, 'b', 20), [sb] as const)).toBe(20);
+  expect((await a.evaluate(([s]) => window.vhsmTest.dataLabels(s), [sa] as const)).length).toBe(40);
+  await a.evaluate(() => window.vhsmTest.close());
+  await b.evaluate(() => window.vhsmTest.close());
+});

@@ -38,6 +38,12 @@ const api = {
     await rv(vhsm.pkcs11.C_Initialize());
   },
 
+  /** connect() in dedicated mode: the packaged dedicated worker, calls under Web Locks. */
+  async connectDedicated(): Promise<void> {
+    vhsm = await connect({ mode: 'dedicated' });
+    await vhsm.pkcs11.C_Initialize();
+  },
+
   async close(): Promise<void> {
     await connection().close();
     vhsm = undefined;
