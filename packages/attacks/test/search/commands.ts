@@ -44,15 +44,20 @@ const wish: fc.Arbitrary<Wish> = fc.record({
 const showWish = (w: Wish) => `{${[...w.roles.map((r) => ckaName(r).slice(4).toLowerCase()),
   ...(w.sensitive === undefined ? [] : [`sensitive=${w.sensitive}`]),
   ...(w.extractable === undefined ? [] : [`extractable=${w.extractable}`])].join(',')}}`;
-const index = fc.nat({ max: 63 });
-const mode = fc.constantFrom(...MODES);
+/** Mostly one of the newest few objects, sometimes anything. */
+const index = fc.oneof({ arbitrary: fc.nat({ max: 1 }), weight: 4 }, { arbitrary: fc.nat({ max: 63 }), weight: 1 });
+/** AES-KW most often: it is what a careful token still allows. */
+const mode = fc.oneof({ arbitrary: fc.constant<Mode>('kw'), weight: 3 }, { arbitrary: fc.constantFrom(...MODES), weight: 2 });
+/** Usually an operand related to the blob (its key's family): the attacker's obvious first try. */
+const related = fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 });
 
-class GenerateKey extends Move {
+export class GenerateKey extends Move {
   constructor(readonly bytes: number, readonly wish: Wish) { super(); }
   async run(_: World, w: World) {
     const template: Attribute[] = [{ type: CKA_VALUE_LEN, value: this.bytes }, ...wishTemplate(this.wish)];
-    const handle = await attempt(w, () => w.generate(template, 'a generated sensitive key'));
-    if (handle !== undefined) w.keys.push({ handle, kind: 'secret' });
+    const handle = await attempt(w, () => w.generate(template));
+    if (handle === undefined) return;
+    w.keys.push({ handle, kind: 'secret', family: handle, ...await w.recordGenerated(handle, 'a generated sensitive key') });
   }
   toString() { return `GK(AES-${this.bytes * 8} ${showWish(this.wish)})`; }
 }
@@ -66,8 +71,9 @@ class GenerateRsa extends Move {
         ...wishTemplate({ ...this.pub, sensitive: undefined, extractable: undefined })],
       wishTemplate(this.priv)));
     if (!pair) return;
-    await w.recordGenerated(pair.privateKey, 'a generated RSA private key');
-    w.keys.push({ handle: pair.publicKey, kind: 'public' }, { handle: pair.privateKey, kind: 'private' });
+    const found = await w.recordGenerated(pair.privateKey, 'a generated RSA private key');
+    w.keys.push({ handle: pair.publicKey, kind: 'public', family: pair.publicKey },
+      { handle: pair.privateKey, kind: 'private', family: pair.publicKey, ...found });
   }
   toString() { return `GKP(RSA-2048 pub ${showWish(this.pub)} priv ${showWish(this.priv)})`; }
 }
@@ -82,7 +88,7 @@ class CreateSecret extends Move {
     ]));
     await w.learn(value, 'its own value');
     if (handle === undefined) return;
-    w.keys.push({ handle, kind: 'secret' });
+    w.keys.push({ handle, kind: 'secret', family: handle });
     w.knownHandles.set(handle, value);
   }
   toString() { return `CO(AES ${this.valueIndex === undefined ? 'fresh' : `known#${this.valueIndex}`} ${showWish(this.wish)})`; }
@@ -98,7 +104,7 @@ class CreatePublic extends Move {
       { type: CKA_MODULUS, value: own.modulus }, { type: CKA_PUBLIC_EXPONENT, value: own.exponent },
       ...wishTemplate({ ...this.wish, sensitive: undefined, extractable: undefined }),
     ]));
-    if (handle !== undefined) w.keys.push({ handle, kind: 'public', attackerPair: this.pair % w.shared.attackerKeys.length });
+    if (handle !== undefined) w.keys.push({ handle, kind: 'public', family: handle, attackerPair: this.pair % w.shared.attackerKeys.length });
   }
   toString() { return `CO(attacker's RSA public key #${this.pair} ${showWish(this.wish)})`; }
 }
@@ -130,35 +136,42 @@ class SetAttribute extends Move {
   toString() { return `SA(key#${this.key}, ${ckaName(this.type)}=${this.value})`; }
 }
 
-class Wrap extends Move {
-  constructor(readonly mode: Mode, readonly iv: number, readonly wrapper: number, readonly target: number) { super(); }
+export class Wrap extends Move {
+  constructor(readonly mode: Mode, readonly iv: number, readonly wrapper: number, readonly target: number, readonly secret: boolean) { super(); }
   async run(_: World, w: World) {
     const wrapper = w.key(this.wrapper, this.mode === 'oaep' ? 'public' : 'secret');
-    const target = w.key(this.target);
+    const target = this.secret ? w.secretKey(this.target) : w.key(this.target);
     if (!wrapper || !target) return;
     const data = await attempt(w, () => w.p11.C_WrapKey(w.session, mechanismFor(this.mode, this.iv), wrapper.handle, target.handle));
-    if (data) await w.addBlob({ data, mode: this.mode, ivIndex: this.iv, keyHandle: wrapper.handle });
+    if (!data) return;
+    // Wrapping a key whose value it knows gives the attacker a known plaintext (GCM twins, below).
+    const inside = w.knownHandles.get(target.handle);
+    await w.addBlob({
+      data, mode: this.mode, ivIndex: this.iv, keyHandle: wrapper.handle, keyFamily: wrapper.family, contentFamily: target.family,
+      ...(inside ? { plaintext: inside } : {}),
+    });
   }
-  toString() { return `W(${this.mode}/iv${this.iv}, wrapper#${this.wrapper}, key#${this.target})`; }
+  toString() { return `W(${this.mode}/iv${this.iv}, wrapper#${this.wrapper}, ${this.secret ? 'secret' : 'key'}#${this.target})`; }
 }
 
 class Unwrap extends Move {
   constructor(readonly mode: Mode, readonly iv: number, readonly unwrapper: number, readonly blob: number,
-    readonly generic: boolean, readonly wish: Wish) { super(); }
+    readonly related: boolean, readonly generic: boolean, readonly wish: Wish) { super(); }
   async run(_: World, w: World) {
-    const unwrapper = w.key(this.unwrapper, this.mode === 'oaep' ? 'private' : 'secret');
-    const blob = w.blobs.length === 0 ? undefined : w.blobs[this.blob % w.blobs.length];
-    if (!unwrapper || !blob) return;
+    const blob = w.blob(this.blob);
+    if (!blob) return;
+    const unwrapper = w.key(this.unwrapper, this.mode === 'oaep' ? 'private' : 'secret', this.related ? blob.keyFamily : undefined);
+    if (!unwrapper) return;
     const handle = await attempt(w, () => w.p11.C_UnwrapKey(w.session, mechanismFor(this.mode, this.iv), unwrapper.handle, blob.data, [
       { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: this.generic ? CKK_GENERIC_SECRET : CKK_AES },
       ...wishTemplate(this.wish),
     ]));
     if (handle === undefined) return;
-    w.keys.push({ handle, kind: 'secret' });
+    w.keys.push({ handle, kind: 'secret', family: blob.contentFamily ?? handle });
     // What the attacker put in (or already opened) is what came out, when mode and key match.
     if (blob.plaintext && blob.mode === this.mode) w.knownHandles.set(handle, blob.plaintext);
   }
-  toString() { return `U(${this.mode}/iv${this.iv}, unwrapper#${this.unwrapper}, blob#${this.blob}, ${this.generic ? 'generic' : 'AES'} ${showWish(this.wish)})`; }
+  toString() { return `U(${this.mode}/iv${this.iv}, ${this.related ? 'its wrapper family' : 'unwrapper'}#${this.unwrapper}, blob#${this.blob}, ${this.generic ? 'generic' : 'AES'} ${showWish(this.wish)})`; }
 }
 
 class Encrypt extends Move {
@@ -172,24 +185,25 @@ class Encrypt extends Move {
       await w.p11.C_EncryptInit(w.session, mechanismFor(this.mode, this.iv), key.handle);
       return w.p11.C_Encrypt(w.session, data);
     });
-    if (out) await w.addBlob({ data: out, mode: this.mode, ivIndex: this.iv, keyHandle: key.handle, plaintext: data });
+    if (out) await w.addBlob({ data: out, mode: this.mode, ivIndex: this.iv, keyHandle: key.handle, keyFamily: key.family, plaintext: data });
   }
   toString() { return `E(${this.mode}/iv${this.iv}, key#${this.key}, ${this.dataIndex === undefined ? 'fresh' : `known#${this.dataIndex}`})`; }
 }
 
-class Decrypt extends Move {
-  constructor(readonly mode: Mode, readonly iv: number, readonly key: number, readonly blob: number) { super(); }
+export class Decrypt extends Move {
+  constructor(readonly mode: Mode, readonly iv: number, readonly key: number, readonly blob: number, readonly related: boolean) { super(); }
   async run(_: World, w: World) {
-    const key = w.key(this.key, this.mode === 'oaep' ? 'private' : 'secret');
-    const blob = w.blobs.length === 0 ? undefined : w.blobs[this.blob % w.blobs.length];
-    if (!key || !blob) return;
+    const blob = w.blob(this.blob);
+    if (!blob) return;
+    const key = w.key(this.key, this.mode === 'oaep' ? 'private' : 'secret', this.related ? blob.keyFamily : undefined);
+    if (!key) return;
     const out = await attempt(w, async () => {
       await w.p11.C_DecryptInit(w.session, mechanismFor(this.mode, this.iv), key.handle);
       return w.p11.C_Decrypt(w.session, blob.data);
     });
-    if (out) await w.learn(out, `D(${this.toString()})`);
+    if (out) await w.learn(out, this.toString());
   }
-  toString() { return `D(${this.mode}/iv${this.iv}, key#${this.key}, blob#${this.blob})`; }
+  toString() { return `D(${this.mode}/iv${this.iv}, ${this.related ? 'its wrapper family' : 'key'}#${this.key}, blob#${this.blob})`; }
 }
 
 const SALT = new TextEncoder().encode('search');
@@ -206,7 +220,7 @@ class Derive extends Move {
     }, base.handle, [{ type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE_LEN, value: this.bytes }, ...wishTemplate(this.wish)]));
     if (handle === undefined) return;
     const value = w.recordDerived(base.handle, 'a key derived from a secret base');
-    w.keys.push({ handle, kind: 'secret' });
+    w.keys.push({ handle, kind: 'secret', family: handle, secret: !w.knownHandles.has(base.handle) });
     // From a base it knows, the attacker computes the same HKDF offline.
     if (value && w.knownHandles.has(base.handle)) {
       w.knownHandles.set(handle, value);
@@ -249,7 +263,7 @@ class Craft extends Move {
       data = this.mode === 'kw' ? await kwWrap(crypto, key, inside) : await gcmEncrypt(crypto, key, iv, inside);
     }
     await w.learn(inside, 'its own crafted value');
-    await w.addBlob({ data, mode: this.mode, ivIndex: this.iv, keyHandle: -1, plaintext: inside });
+    await w.addBlob({ data, mode: this.mode, ivIndex: this.iv, keyHandle: -1, keyFamily: -1, plaintext: inside });
   }
   toString() { return `craft(${this.mode}, key#${this.key}, iv${this.iv})`; }
 }
@@ -262,10 +276,10 @@ const MOVES: { arbitrary: fc.Arbitrary<Command>; weight: number }[] = [
   { arbitrary: fc.tuple(index, wish).map(([p, w]) => new CreatePublic(p, w)), weight: 2 },
   { arbitrary: fc.tuple(index, wish).map(([k, w]) => new Copy(k, w)), weight: 2 },
   { arbitrary: fc.tuple(index, fc.constantFrom(...SETTABLE), fc.boolean()).map(([k, t, v]) => new SetAttribute(k, t, v)), weight: 3 },
-  { arbitrary: fc.tuple(mode, index, index, index).map(([m, i, a, b]) => new Wrap(m, i, a, b)), weight: 5 },
-  { arbitrary: fc.tuple(mode, index, index, index, fc.boolean(), wish).map(([m, i, a, b, g, w]) => new Unwrap(m, i, a, b, g, w)), weight: 5 },
+  { arbitrary: fc.tuple(mode, index, index, index, related).map(([m, i, a, b, t]) => new Wrap(m, i, a, b, t)), weight: 5 },
+  { arbitrary: fc.tuple(mode, index, index, index, related, fc.boolean(), wish).map(([m, i, a, b, r, g, w]) => new Unwrap(m, i, a, b, r, g, w)), weight: 5 },
   { arbitrary: fc.tuple(mode, index, index, fc.option(index)).map(([m, i, k, d]) => new Encrypt(m, i, k, d ?? undefined)), weight: 4 },
-  { arbitrary: fc.tuple(mode, index, index, index).map(([m, i, k, b]) => new Decrypt(m, i, k, b)), weight: 5 },
+  { arbitrary: fc.tuple(mode, index, index, index, related).map(([m, i, k, b, r]) => new Decrypt(m, i, k, b, r)), weight: 5 },
   { arbitrary: fc.tuple(index, fc.constantFrom(16, 32), wish).map(([b, n, w]) => new Derive(b, n, w)), weight: 2 },
   { arbitrary: index.map((k) => new Read(k)), weight: 3 },
   { arbitrary: fc.tuple(fc.constantFrom('kw', 'gcm', 'oaep') as fc.Arbitrary<'kw' | 'gcm' | 'oaep'>, index, index).map(([m, k, i]) => new Craft(m, k, i)), weight: 3 },

@@ -50,6 +50,12 @@ export function wishTemplate(wish: Wish): Attribute[] {
 export interface KeyRef {
   handle: number;
   kind: 'secret' | 'public' | 'private';
+  /** Keys with one value share a family: copies, unwrapped copies, the halves of a pair. */
+  family: number;
+  /** Its value is one the attacker must never learn. */
+  secret?: boolean;
+  /** CKA_EXTRACTABLE when last looked at (a secret worth wrapping). */
+  extractable?: boolean;
   /** Public keys the attacker imported: the index of its own private key. */
   attackerPair?: number;
 }
@@ -61,6 +67,9 @@ export interface Blob {
   ivIndex: number;
   /** The token key that made it (for IV-reuse XOR) or -1 for offline-crafted blobs. */
   keyHandle: number;
+  /** The family of that key (-1 offline), and of the key inside when it is a wrapped key. */
+  keyFamily: number;
+  contentFamily?: number;
   plaintext?: Uint8Array;
 }
 
@@ -150,31 +159,29 @@ export class World {
       ...exact([CKA_ENCRYPT, CKA_DECRYPT], true, true),
     ]);
     this.secrets.set(toHex(value), 'victim T1');
-    this.keys.push({ handle: t1, kind: 'secret' });
-    const kek = await this.generate([{ type: CKA_VALUE_LEN, value: 32 }, ...exact([CKA_WRAP, CKA_UNWRAP], true, false)], 'victim KEK');
-    const t2 = await this.generate([{ type: CKA_VALUE_LEN, value: 16 }, ...exact([CKA_ENCRYPT], true, true)], 'victim T2');
-    this.keys.push({ handle: kek, kind: 'secret' }, { handle: t2, kind: 'secret' });
+    this.keys.push({ handle: t1, kind: 'secret', family: t1, secret: true, extractable: true });
+    const kek = await this.generate([{ type: CKA_VALUE_LEN, value: 32 }, ...exact([CKA_WRAP, CKA_UNWRAP], true, false)], );
+    await this.recordGenerated(kek, 'victim KEK');
+    const t2 = await this.generate([{ type: CKA_VALUE_LEN, value: 16 }, ...exact([CKA_ENCRYPT], true, true)], );
+    await this.recordGenerated(t2, 'victim T2');
+    this.keys.push({ handle: kek, kind: 'secret', family: kek, secret: true }, { handle: t2, kind: 'secret', family: t2, secret: true, extractable: true });
   }
 
-  /** C_GenerateKey with ground truth: a key sensitive or unextractable from birth is a secret. */
-  async generate(template: Template, label: string): Promise<number> {
+  /** C_GenerateKey, watching what the engine generates (see recordGenerated). */
+  async generate(template: Template): Promise<number> {
     this.shared.captured.length = 0;
-    const handle = await this.p11.C_GenerateKey(this.session, { mechanism: CKM_AES_KEY_GEN }, template);
-    await this.#recordSecret(handle, label);
-    return handle;
+    return this.p11.C_GenerateKey(this.session, { mechanism: CKM_AES_KEY_GEN }, template);
   }
 
   /** After a call that made a key inside the token: is its (captured) value a secret? */
-  async #recordSecret(handle: number, label: string): Promise<void> {
+  /** Record a key the token just generated: is its value a secret, and can it still be wrapped? */
+  async recordGenerated(handle: number, label: string): Promise<{ secret: boolean; extractable: boolean }> {
     const value = this.shared.captured.at(-1);
-    if (!value) return;
     const [always, never] = await this.p11.C_GetAttributeValue(this.session, handle,
       [{ type: CKA_ALWAYS_SENSITIVE }, { type: CKA_NEVER_EXTRACTABLE }]);
-    if (always?.value === true || never?.value === true) this.secrets.set(toHex(value), label);
-  }
-
-  async recordGenerated(handle: number, label: string): Promise<void> {
-    await this.#recordSecret(handle, label);
+    const secret = value !== undefined && (always?.value === true || never?.value === true);
+    if (secret) this.secrets.set(toHex(value), label);
+    return { secret, extractable: never?.value !== true };
   }
 
   /** A derived key is secret when its base's value is not the attacker's. */
@@ -184,9 +191,19 @@ export class World {
     return value;
   }
 
-  key(index: number, kind?: KeyRef['kind']): KeyRef | undefined {
-    const pool = kind ? this.keys.filter((k) => k.kind === kind) : this.keys;
-    return pool.length === 0 ? undefined : pool[index % pool.length];
+  /** Operands are picked newest first: small indices (which fast-check favours) mean recent objects. */
+  key(index: number, kind?: KeyRef['kind'], family?: number): KeyRef | undefined {
+    const pool = this.keys.filter((k) => (!kind || k.kind === kind) && (family === undefined || k.family === family));
+    return newest(pool, index);
+  }
+
+  /** A key whose value is secret and may still be wrapped (the victims' and the sensitive keys made since). */
+  secretKey(index: number): KeyRef | undefined {
+    return newest(this.keys.filter((k) => k.secret && k.extractable), index);
+  }
+
+  blob(index: number): Blob | undefined {
+    return newest(this.blobs, index);
   }
 
   knownValue(index: number): Uint8Array | undefined {
@@ -206,6 +223,7 @@ export class World {
 
   async addBlob(blob: Blob): Promise<void> {
     this.blobs.push(blob);
+    if (blob.mode === 'gcm') await this.#xorWithTwin(blob);
     if (blob.plaintext) return;
     for (const value of this.known.values()) await this.#open(blob, value);
     if (blob.mode === 'oaep') {
@@ -214,15 +232,15 @@ export class World {
         if (plain) await this.#opened(blob, plain, `OAEP with the attacker's private key ${i}`);
       }
     }
-    if (blob.mode === 'gcm') await this.#xorWithTwin(blob);
   }
 
   /** GCM under one key and one IV twice: c1 ⊕ c2 = p1 ⊕ p2. */
   async #xorWithTwin(blob: Blob): Promise<void> {
     for (const twin of this.blobs) {
       if (twin === blob || twin.mode !== 'gcm' || twin.keyHandle !== blob.keyHandle || twin.ivIndex !== blob.ivIndex) continue;
-      const [known, unknown] = twin.plaintext ? [twin, blob] : blob.plaintext ? [blob, twin] : [undefined, undefined];
-      if (!known || !unknown || !known.plaintext) continue;
+      if ((twin.plaintext === undefined) === (blob.plaintext === undefined)) continue; // need exactly one known
+      const [known, unknown] = twin.plaintext ? [twin, blob] : [blob, twin];
+      if (!known.plaintext) continue;
       const n = Math.min(known.plaintext.length, unknown.data.length - 16);
       if (n <= 0) continue;
       const plain = new Uint8Array(n);
@@ -253,6 +271,10 @@ export class World {
     await this.learn(plain, how);
     if (blob.mode === 'gcm') await this.#xorWithTwin(blob);
   }
+}
+
+function newest<T>(pool: readonly T[], index: number): T | undefined {
+  return pool.length === 0 ? undefined : pool[pool.length - 1 - (index % pool.length)];
 }
 
 /** Raw AES-CBC decryption through WebCrypto: append a block that decrypts to a full padding block. */
