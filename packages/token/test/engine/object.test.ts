@@ -24,7 +24,7 @@ import type { Attribute, Template } from '@vhsm/token';
 import { accessCheck } from '../../src/access.js';
 import {
   P256_PARAMS, RO, RW, SO_PIN, attr, bytes, expectRv, findAll, generateAes, generateEc,
-  generateRsa, userSession,
+  generateRsa, newCryptoki, userSession,
 } from './helpers.js';
 
 const AES_VALUE = new Uint8Array(16).map((_, i) => i + 1);
@@ -389,6 +389,28 @@ describe('C_FindObjects', () => {
   });
 });
 
+describe('handles and slots', () => {
+  test("a handle names an object of its session's token only", async () => {
+    const p11 = newCryptoki({ slotCount: 2 });
+    await p11.C_Initialize();
+    await p11.C_InitToken(0, SO_PIN, 'zero');
+    await p11.C_InitToken(1, SO_PIN, 'one');
+    const s0 = await p11.C_OpenSession(0, RW);
+    const s1 = await p11.C_OpenSession(1, RW);
+    const o = await p11.C_CreateObject(s0, dataTemplate([{ type: CKA_PRIVATE, value: false }, { type: CKA_TOKEN, value: true }]));
+    await expectRv(p11.C_GetAttributeValue(s1, o, [{ type: CKA_LABEL }]), CKR_OBJECT_HANDLE_INVALID);
+    await expectRv(p11.C_DestroyObject(s1, o), CKR_OBJECT_HANDLE_INVALID);
+    expect(await findAll(p11, s1)).toEqual([]);
+    expect(await findAll(p11, s0)).toEqual([o]);
+  });
+
+  test('a search template with a bad value starts no search', async () => {
+    const { p11, session } = await userSession();
+    await expectRv(p11.C_FindObjectsInit(session, [{ type: CKA_TOKEN, value: 'yes' }]), CKR_ATTRIBUTE_VALUE_INVALID);
+    await expectRv(p11.C_FindObjects(session), CKR_OPERATION_NOT_INITIALIZED);
+  });
+});
+
 describe('C_CopyObject', () => {
   test('makes a new object with the changes, keeps the original', async () => {
     const { p11, session } = await userSession();
@@ -410,6 +432,20 @@ describe('C_CopyObject', () => {
     const ct = await p11.C_Encrypt(session, bytes('same key'));
     await p11.C_DecryptInit(session, { mechanism: CKM_AES_GCM, parameter: { iv } }, c);
     expect(await p11.C_Decrypt(session, ct)).toEqual(bytes('same key'));
+  });
+
+  test('a private token key copied into the session still works, and dies with the session', async () => {
+    const { p11, slot, session } = await userSession();
+    const k = await generateAes(p11, session, [{ type: CKA_TOKEN, value: true }, { type: CKA_SENSITIVE, value: true }]);
+    const other = await p11.C_OpenSession(slot, RW);
+    const c = await p11.C_CopyObject(other, k, [{ type: CKA_TOKEN, value: false }]);
+    const iv = new Uint8Array(12);
+    await p11.C_EncryptInit(session, { mechanism: CKM_AES_GCM, parameter: { iv } }, k);
+    const ct = await p11.C_Encrypt(session, bytes('copy'));
+    await p11.C_DecryptInit(session, { mechanism: CKM_AES_GCM, parameter: { iv } }, c);
+    expect(await p11.C_Decrypt(session, ct)).toEqual(bytes('copy'));
+    await p11.C_CloseSession(other);
+    await expectRv(p11.C_GetAttributeValue(session, c, [{ type: CKA_LABEL }]), CKR_OBJECT_HANDLE_INVALID);
   });
 
   test('copying a private object into a public one, or a private copy in a public session', async () => {
