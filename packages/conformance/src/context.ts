@@ -9,6 +9,7 @@ import {
   CKF_TOKEN_INITIALIZED,
   CKU_SO,
   CKU_USER,
+  ckaName,
   ckrName,
   isPkcs11Error,
 } from '@vhsm/pkcs11';
@@ -70,7 +71,8 @@ export class Context {
       case 'handles':
         return Array.isArray(value) ? `[${value.map((h: number) => this.handle(h)).join(',')}]` : JSON.stringify(value);
       case 'value':
-        return JSON.stringify(value, (_, v: unknown) => (v instanceof Uint8Array ? hex(v) : v));
+        // Attribute types by their spec names, so the table reads without a header file at hand.
+        return JSON.stringify(value, (k, v: unknown) => (v instanceof Uint8Array ? hex(v) : k === 'type' && typeof v === 'number' ? ckaName(v) : v));
     }
   }
 

@@ -7,6 +7,7 @@ import {
   CKA_SENSITIVE,
   CKA_UNWRAP,
   CKA_VALUE,
+  CKA_VALUE_LEN,
   CKA_WRAP,
   CKK_AES,
   CKM_AES_KEY_WRAP,
@@ -34,7 +35,7 @@ export const wrap: Scenario[] = [
       const target = (await t.call('C_CreateObject', [session, secretKey(CKK_AES, TARGET, [{ type: CKA_EXTRACTABLE, value: true }])], 'handle')) ?? -1;
       const wrapped = (await t.call('C_WrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, target], 'value')) ?? new Uint8Array(0);
       const back = (await t.call('C_UnwrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, wrapped, UNWRAPPED], 'handle')) ?? -1;
-      await t.call('C_GetAttributeValue', [session, back, [{ type: CKA_VALUE }]], 'value');
+      await t.call('C_GetAttributeValue', [session, back, [{ type: CKA_VALUE }, { type: CKA_VALUE_LEN }]], 'value');
       await t.call('C_UnwrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, wrapped.subarray(1), UNWRAPPED], 'none', 'truncated');
     },
   },
