@@ -11,11 +11,11 @@ import {
   CKR_PIN_LOCKED, CKR_SESSION_READ_ONLY, CKR_USER_ALREADY_LOGGED_IN, CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
   CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED, CKR_USER_TYPE_INVALID, CKR_KEY_HANDLE_INVALID,
   CKS_RO_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki,
-  MemoryStore, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256,
+  MemoryStore, CKA_SENSITIVE, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256,
 } from '@vhsm/token';
 import type { Template } from '@vhsm/token';
 import {
-  RO, RW, SO_PIN, USER_PIN, bytes, expectRv, findAll, generateEc, generateRsa, newCryptoki, readyToken, userSession,
+  RO, RW, SO_PIN, USER_PIN, bytes, expectRv, findAll, generateAes, generateEc, generateRsa, newCryptoki, readyToken, userSession,
 } from './helpers.js';
 
 const privateData: Template = [
@@ -356,6 +356,42 @@ describe('applications and engines', () => {
     // And the other way: B's view follows A's next change.
     await a.C_SetAttributeValue(sa, note, [{ type: CKA_LABEL, value: 'third name' }]);
     expect((await b.C_GetAttributeValue(sb, seen as number, [{ type: CKA_LABEL }]))[0]?.value).toBe('third name');
+  });
+
+  test('token keys made through one Engine work through another, private and public alike', async () => {
+    const store = new MemoryStore();
+    const { p11: a, slot, session: sa } = await userSession({ store });
+    const secret = await generateAes(a, sa, [{ type: CKA_TOKEN, value: true }, { type: CKA_SENSITIVE, value: true }, { type: CKA_LABEL, value: 'shared aes' }]);
+    const pair = await generateEc(a, sa, [{ type: CKA_TOKEN, value: true }, { type: CKA_LABEL, value: 'shared ec' }], [{ type: CKA_TOKEN, value: true }, { type: CKA_LABEL, value: 'shared ec' }]);
+    const b = newCryptoki({ store });
+    await b.C_Initialize();
+    const sb = await b.C_OpenSession(slot, RW);
+    // The public key needs no login in B.
+    const [publicKey] = await findAll(b, sb, [{ type: CKA_LABEL, value: 'shared ec' }]);
+    await b.C_Login(sb, CKU_USER, USER_PIN);
+    const [secretB] = await findAll(b, sb, [{ type: CKA_LABEL, value: 'shared aes' }]);
+    const iv = new Uint8Array(12);
+    await b.C_EncryptInit(sb, { mechanism: CKM_AES_GCM, parameter: { iv } }, secretB as number);
+    const ct = await b.C_Encrypt(sb, bytes('across engines'));
+    await a.C_DecryptInit(sa, { mechanism: CKM_AES_GCM, parameter: { iv } }, secret);
+    expect(await a.C_Decrypt(sa, ct)).toEqual(bytes('across engines'));
+    await a.C_SignInit(sa, { mechanism: CKM_ECDSA_SHA256 }, pair.privateKey);
+    const signature = await a.C_Sign(sa, bytes('m'));
+    await b.C_VerifyInit(sb, { mechanism: CKM_ECDSA_SHA256 }, publicKey as number);
+    expect(await b.C_Verify(sb, bytes('m'), signature)).toBe(true);
+  });
+
+  test('token keys survive C_Finalize and C_Initialize', async () => {
+    const { p11, slot, session } = await userSession();
+    await generateAes(p11, session, [{ type: CKA_TOKEN, value: true }, { type: CKA_LABEL, value: 'kept' }]);
+    await p11.C_Finalize();
+    await p11.C_Initialize();
+    const s = await p11.C_OpenSession(slot, RW);
+    expect(await findAll(p11, s, [{ type: CKA_LABEL, value: 'kept' }])).toEqual([]);
+    await p11.C_Login(s, CKU_USER, USER_PIN);
+    const [kept] = await findAll(p11, s, [{ type: CKA_LABEL, value: 'kept' }]);
+    await p11.C_EncryptInit(s, { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } }, kept as number);
+    expect((await p11.C_Encrypt(s, bytes('x'))).length).toBe(17);
   });
 
   test('two Engines over one store see each other’s objects and PIN counters', async () => {
