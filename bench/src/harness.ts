@@ -43,19 +43,28 @@ async function runOnce(operation: Operation, inFlight: number, ops: number): Pro
   return elapsed / ops;
 }
 
-export async function measure(operation: Operation, options: MeasureOptions): Promise<Stats> {
+/**
+ * Measures several backends on the same case. Their runs alternate (A B C A B C …) so that a burst
+ * of load from elsewhere on the machine lands on all of them rather than on one.
+ */
+export async function measureAll<K extends string>(operations: Map<K, Operation>, options: MeasureOptions): Promise<Map<K, Stats>> {
   const { inFlight, runs } = options;
-  // Warm-up: one call per lane (JIT, key caches, lazy unsealing), which also sizes the runs.
-  const warm = await runOnce(operation, inFlight, inFlight);
-  let ops = inFlight;
-  if (options.targetMs > 0) {
-    const wanted = Math.ceil(options.targetMs / Math.max(warm, 1e-3));
-    ops = Math.min(Math.max(wanted, inFlight), options.maxOps);
-    ops = Math.ceil(ops / inFlight) * inFlight;
+  const sizes = new Map<K, number>();
+  for (const [name, operation] of operations) {
+    // Warm-up: one call per lane (JIT, key caches, lazy unsealing), which also sizes the runs.
+    const warm = await runOnce(operation, inFlight, inFlight);
+    let ops = inFlight;
+    if (options.targetMs > 0) {
+      const wanted = Math.ceil(options.targetMs / Math.max(warm, 1e-3));
+      ops = Math.ceil(Math.min(Math.max(wanted, inFlight), options.maxOps) / inFlight) * inFlight;
+    }
+    sizes.set(name, ops);
   }
-  const perOp: number[] = [];
-  for (let r = 0; r < runs; r++) perOp.push(await runOnce(operation, inFlight, ops));
-  return summarize(perOp, ops);
+  const perOp = new Map<K, number[]>([...operations.keys()].map((k) => [k, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const [name, operation] of operations) perOp.get(name)?.push(await runOnce(operation, inFlight, sizes.get(name) as number));
+  }
+  return new Map([...perOp].map(([name, times]) => [name, summarize(times, sizes.get(name) as number)]));
 }
 
 export function summarize(perOp: number[], opsPerRun: number): Stats {

@@ -10,8 +10,8 @@ import { openBackends, openToken } from './backends.js';
 import type { BackendName, Backends, TokenHandle } from './backends.js';
 import { KEYGEN_CASES, OP_CASES } from './crypto-cases.js';
 import type { OpCase } from './crypto-cases.js';
-import { measure } from './harness.js';
-import type { Stats } from './harness.js';
+import { measureAll } from './harness.js';
+import type { Operation, Stats } from './harness.js';
 import { findOperation, measureLogin, measurePbkdf2, populate } from './object-cases.js';
 import { renderMarkdown, targetsOf } from './report.js';
 import type { Report, Row } from './report.js';
@@ -35,7 +35,7 @@ function parseArgs(argv: string[]): Options {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const list = (s: string | undefined, fallback: number[]) => (s ? s.split(',').map(Number) : fallback);
-  const runs = Number(value('--runs') ?? (smoke ? 3 : 5));
+  const runs = Number(value('--runs') ?? (smoke ? 3 : 7));
   if (!smoke && runs < 5) throw new Error('--runs: at least 5 outside --smoke');
   const only = value('--only');
   return {
@@ -44,8 +44,9 @@ function parseArgs(argv: string[]): Options {
     targetMs: Number(value('--target-ms') ?? (smoke ? 0 : 300)),
     objects: list(value('--objects'), smoke ? [20, 50, 100] : [1000, 10_000, 100_000]),
     loginObjects: list(value('--login-objects'), smoke ? [20, 50] : [1000, 10_000]),
-    // SoftHSM2 writes one file per token object (≈ 100 objects/s here): 100 k would take a quarter of an hour.
-    softhsmMaxObjects: Number(value('--softhsm-max-objects') ?? (smoke ? 100 : 10_000)),
+    // SoftHSM2 writes one file per token object and slows as they add up (≈ 16 objects/s at a few
+    // hundred, here): 10 k would take hours.
+    softhsmMaxObjects: Number(value('--softhsm-max-objects') ?? (smoke ? 100 : 1000)),
     softhsm: !argv.includes('--no-softhsm'),
     only: only ? new RegExp(only) : undefined,
     out: value('--out') ?? fileURLToPath(new URL(`../results/${smoke ? 'node-smoke' : 'node'}`, import.meta.url)),
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
 }
 
 async function runOpCase(c: OpCase, tokens: Map<string, TokenHandle>, options: Options): Promise<Row[]> {
-  const operations = new Map<BackendName, Awaited<ReturnType<OpCase['web']>>>();
+  const operations = new Map<BackendName, Operation>();
   const failures: string[] = [];
   for (const [name, t0] of tokens) {
     try {
@@ -117,12 +118,11 @@ async function runOpCase(c: OpCase, tokens: Map<string, TokenHandle>, options: O
   const rows: Row[] = [];
   for (const n of inFlight) {
     const results: Partial<Record<BackendName, Stats>> = {};
-    for (const [name, operation] of operations) {
-      try {
-        results[name] = await measure(operation, { runs: options.runs, inFlight: n, targetMs: options.targetMs, maxOps: c.maxOps });
-      } catch (e) {
-        failures.push(`${name}: ${(e as Error).message}`);
-      }
+    try {
+      const measured = await measureAll(operations, { runs: options.runs, inFlight: n, targetMs: options.targetMs, maxOps: c.maxOps });
+      for (const [name, stats] of measured) results[name] = stats;
+    } catch (e) {
+      failures.push((e as Error).message);
     }
     log(`${c.id} ×${n}: ${Object.entries(results).map(([k, v]) => `${k} ${v.median.toPrecision(3)} ms`).join(', ')}`);
     rows.push({ id: c.id, title: c.title, inFlight: n, results, notes: [...(c.note ? [c.note] : []), ...new Set(failures)] });
@@ -154,11 +154,9 @@ async function runObjectCases(backends: Backends, names: ('vhsm' | 'softhsm')[],
     if (options.objects.includes(count)) {
       for (const id of findIds) {
         const by = id === 'find-label' ? 'label' : 'id';
-        const results: Partial<Record<BackendName, Stats>> = {};
-        for (const name of present) {
-          const operation = findOperation(tokens.get(name) as TokenHandle, count, by);
-          results[name] = await measure(operation, { runs: options.runs, inFlight: 1, targetMs: options.targetMs, maxOps: 5000 });
-        }
+        const operations = new Map(present.map((name) => [name, findOperation(tokens.get(name) as TokenHandle, count, by)]));
+        const measured = await measureAll(operations, { runs: options.runs, inFlight: 1, targetMs: options.targetMs, maxOps: 5000 });
+        const results: Partial<Record<BackendName, Stats>> = Object.fromEntries(measured);
         log(`${id} among ${count}: ${Object.entries(results).map(([k, v]) => `${k} ${v.median.toPrecision(3)} ms`).join(', ')}`);
         const notes = present.includes('softhsm') || !backends.softhsm ? [] : [`SoftHSM2 not filled beyond ${options.softhsmMaxObjects} objects`];
         rows.push({ id, title: `C_FindObjects by CKA_${by.toUpperCase()} among ${count} token objects`, inFlight: 1, objects: count, results, notes });
