@@ -114,6 +114,34 @@ describe('AES, byte-identical to WebCrypto', () => {
   });
 });
 
+describe('message-based decryption', () => {
+  test('a message with a bad tag fails alone; the operation goes on', async () => {
+    const { p11, session } = await userSession();
+    const key = await aesKey(p11, session);
+    await p11.C_MessageEncryptInit(session, { mechanism: CKM_AES_GCM }, key);
+    const { ciphertext, parameter } = await p11.C_EncryptMessage(session, { iv: IV12, tagBits: 128 }, bytes('aad'), MESSAGE);
+    const tag = (parameter as { tag: Uint8Array }).tag;
+    await p11.C_MessageDecryptInit(session, { mechanism: CKM_AES_GCM }, key);
+    const badTag = tag.slice();
+    badTag[0] = (badTag[0] as number) ^ 1;
+    await expectRv(p11.C_DecryptMessage(session, { iv: IV12, tagBits: 128, tag: badTag }, bytes('aad'), ciphertext), CKR_ENCRYPTED_DATA_INVALID);
+    await expectRv(p11.C_DecryptMessage(session, { iv: IV12, tagBits: 128, tag }, bytes('other aad'), ciphertext), CKR_ENCRYPTED_DATA_INVALID);
+    await expectRv(p11.C_DecryptMessage(session, { iv: IV12, tagBits: 128 }, bytes('aad'), ciphertext), CKR_MECHANISM_PARAM_INVALID);
+    expect(await p11.C_DecryptMessage(session, { iv: IV12, tagBits: 128, tag }, bytes('aad'), ciphertext)).toEqual(MESSAGE);
+    await p11.C_MessageDecryptFinal(session);
+    await expectRv(p11.C_DecryptMessage(session, { iv: IV12, tagBits: 128, tag }, bytes('aad'), ciphertext), CKR_OPERATION_NOT_INITIALIZED);
+  });
+
+  test('message-based encryption is only for AES-GCM and needs CKA_ENCRYPT', async () => {
+    const { p11, session } = await userSession();
+    const key = await aesKey(p11, session, [{ type: CKA_ENCRYPT, value: false }]);
+    await expectRv(p11.C_MessageEncryptInit(session, { mechanism: CKM_AES_CBC_PAD, parameter: IV16 }, key), CKR_MECHANISM_INVALID);
+    await expectRv(p11.C_MessageEncryptInit(session, { mechanism: CKM_AES_GCM }, key), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    await p11.C_MessageDecryptInit(session, { mechanism: CKM_AES_GCM }, key);
+    await expectRv(p11.C_MessageDecryptInit(session, { mechanism: CKM_AES_GCM }, key), CKR_OPERATION_ACTIVE);
+  });
+});
+
 describe('RSA-OAEP against WebCrypto', () => {
   test('the token decrypts what Node encrypts with CKA_MODULUS/CKA_PUBLIC_EXPONENT, and the reverse', async () => {
     const { p11, session } = await userSession();
