@@ -2,7 +2,7 @@
 // x509 gets a Crypto whose subtle.sign goes to C_SignInit/C_Sign; everything else is the page's own.
 import * as x509 from '@peculiar/x509';
 import {
-  CKA_CERTIFICATE_TYPE, CKA_CLASS, CKA_ID, CKA_ISSUER, CKA_LABEL, CKA_SERIAL_NUMBER, CKA_SUBJECT, CKA_TOKEN,
+  CKA_CERTIFICATE_TYPE, CKA_CLASS, CKA_ID, CKA_ISSUER, CKA_LABEL, CKA_PRIVATE, CKA_SERIAL_NUMBER, CKA_SUBJECT, CKA_TOKEN,
   CKA_VALUE, CKC_X_509, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_EDDSA, CKM_SHA256_RSA_PKCS,
   CKO_CERTIFICATE,
 } from '@vhsm/pkcs11';
@@ -81,6 +81,8 @@ export function storeCertificate(p: CryptokiApiV3, session: number, cert: x509.X
   const der = new Uint8Array(cert.rawData);
   return p.C_CreateObject(session, [
     { type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_CERTIFICATE_TYPE, value: CKC_X_509 }, { type: CKA_TOKEN, value: true },
+    // A certificate is public: readable without login, like the public key it carries.
+    { type: CKA_PRIVATE, value: false },
     { type: CKA_LABEL, value: label }, { type: CKA_ID, value: id }, { type: CKA_VALUE, value: der },
     { type: CKA_SUBJECT, value: new Uint8Array(cert.subjectName.toArrayBuffer()) },
     { type: CKA_ISSUER, value: new Uint8Array(cert.issuerName.toArrayBuffer()) },

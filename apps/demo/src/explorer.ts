@@ -11,7 +11,8 @@ import {
   CKA_UNWRAP_TEMPLATE, CKA_URL, CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY, CKA_VERIFY_RECOVER, CKA_WRAP,
   CKA_WRAP_TEMPLATE, CKA_WRAP_WITH_TRUSTED, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY,
   CKF_SO_PIN_LOCKED, CKF_TOKEN_INITIALIZED, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
-  CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKK_AES, CKK_GENERIC_SECRET, CKO_DATA, CKO_SECRET_KEY,
+  CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKK_AES, CKK_EC, CKK_EC_EDWARDS, CKK_GENERIC_SECRET, CKK_RSA, CKO_CERTIFICATE, CKO_DATA, CKO_PRIVATE_KEY,
+  CKO_PUBLIC_KEY, CKO_SECRET_KEY,
   CKR_ATTRIBUTE_TYPE_INVALID, CKR_PIN_INCORRECT, CKU_SO, CKU_USER, ckaName, ckkName, ckmName, ckoName, cksName,
   isPkcs11Error, ckrName,
 } from '@vhsm/pkcs11';
@@ -26,18 +27,37 @@ import type { ObjectRow, TokenView } from './state.js';
 import { act, badge, outcome, randomBytes } from './ui.js';
 
 const COMMON = [CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_MODIFIABLE, CKA_LABEL, CKA_COPYABLE, CKA_DESTROYABLE, CKA_UNIQUE_ID];
-/** Every attribute the details view asks for, one call each, so each answers with its own CK_RV. */
-const DETAIL_ATTRIBUTES = [...new Set([
-  ...COMMON, CKA_KEY_TYPE, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALLOWED_MECHANISMS,
-  CKA_SUBJECT, CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN, CKA_SIGN_RECOVER, CKA_VERIFY, CKA_VERIFY_RECOVER, CKA_WRAP,
-  CKA_UNWRAP, CKA_DERIVE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
-  CKA_WRAP_WITH_TRUSTED, CKA_TRUSTED, CKA_ALWAYS_AUTHENTICATE, CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE,
-  CKA_DERIVE_TEMPLATE, CKA_CHECK_VALUE, CKA_VALUE_LEN, CKA_VALUE, CKA_MODULUS, CKA_MODULUS_BITS,
-  CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2,
-  CKA_COEFFICIENT, CKA_EC_PARAMS, CKA_EC_POINT, CKA_PUBLIC_KEY_INFO, CKA_APPLICATION, CKA_OBJECT_ID,
-  CKA_CERTIFICATE_TYPE, CKA_CERTIFICATE_CATEGORY, CKA_ISSUER, CKA_SERIAL_NUMBER, CKA_URL,
-  CKA_HASH_OF_SUBJECT_PUBLIC_KEY, CKA_HASH_OF_ISSUER_PUBLIC_KEY,
-])];
+const KEY_COMMON = [CKA_KEY_TYPE, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALLOWED_MECHANISMS, CKA_DERIVE];
+const SENSITIVE_KEY = [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_WRAP_WITH_TRUSTED, CKA_UNWRAP_TEMPLATE, CKA_DERIVE_TEMPLATE];
+/**
+ * The attributes of each class (PKCS#11 v3.0 §4) and key type, asked one call each in the details
+ * view so that each answers with its own CK_RV.
+ */
+const CLASS_ATTRIBUTES: Readonly<Record<number, readonly number[]>> = {
+  [CKO_DATA]: [...COMMON, CKA_APPLICATION, CKA_OBJECT_ID, CKA_VALUE],
+  [CKO_CERTIFICATE]: [...COMMON, CKA_CERTIFICATE_TYPE, CKA_TRUSTED, CKA_CERTIFICATE_CATEGORY, CKA_CHECK_VALUE, CKA_START_DATE,
+    CKA_END_DATE, CKA_PUBLIC_KEY_INFO, CKA_SUBJECT, CKA_ID, CKA_ISSUER, CKA_SERIAL_NUMBER, CKA_VALUE, CKA_URL,
+    CKA_HASH_OF_SUBJECT_PUBLIC_KEY, CKA_HASH_OF_ISSUER_PUBLIC_KEY],
+  [CKO_PUBLIC_KEY]: [...COMMON, ...KEY_COMMON, CKA_SUBJECT, CKA_ENCRYPT, CKA_VERIFY, CKA_VERIFY_RECOVER, CKA_WRAP, CKA_TRUSTED,
+    CKA_WRAP_TEMPLATE, CKA_PUBLIC_KEY_INFO],
+  [CKO_PRIVATE_KEY]: [...COMMON, ...KEY_COMMON, CKA_SUBJECT, CKA_DECRYPT, CKA_SIGN, CKA_SIGN_RECOVER, CKA_UNWRAP, ...SENSITIVE_KEY,
+    CKA_ALWAYS_AUTHENTICATE, CKA_PUBLIC_KEY_INFO],
+  [CKO_SECRET_KEY]: [...COMMON, ...KEY_COMMON, CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN, CKA_VERIFY, CKA_WRAP, CKA_UNWRAP, ...SENSITIVE_KEY,
+    CKA_CHECK_VALUE, CKA_TRUSTED, CKA_WRAP_TEMPLATE, CKA_VALUE, CKA_VALUE_LEN],
+};
+const KEY_TYPE_ATTRIBUTES: Readonly<Record<number, Readonly<Record<number, readonly number[]>>>> = {
+  [CKK_RSA]: {
+    [CKO_PUBLIC_KEY]: [CKA_MODULUS, CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT],
+    [CKO_PRIVATE_KEY]: [CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT],
+  },
+  [CKK_EC]: { [CKO_PUBLIC_KEY]: [CKA_EC_PARAMS, CKA_EC_POINT], [CKO_PRIVATE_KEY]: [CKA_EC_PARAMS, CKA_VALUE] },
+  [CKK_EC_EDWARDS]: { [CKO_PUBLIC_KEY]: [CKA_EC_PARAMS, CKA_EC_POINT], [CKO_PRIVATE_KEY]: [CKA_EC_PARAMS, CKA_VALUE] },
+};
+
+function detailAttributes(objectClass: number, keyType: number | undefined): number[] {
+  const byType = keyType === undefined ? undefined : KEY_TYPE_ATTRIBUTES[keyType]?.[objectClass];
+  return [...(CLASS_ATTRIBUTES[objectClass] ?? COMMON), ...(byType ?? [])];
+}
 
 /** Attributes offered in the "set attribute" form; booleans get a true/false choice. */
 const SETTABLE: readonly (readonly [number, 'bool' | 'string' | 'hex'])[] = [
@@ -245,15 +265,21 @@ export function explorer(view: TokenView): Explorer {
     renderPinStatus();
   }
 
+  /** The mechanism table per slot: what a token offers does not change while the page runs. */
+  const mechanismTables = new Map<number, HTMLElement>();
   async function mechanisms(): Promise<HTMLElement> {
+    const known = mechanismTables.get(view.slot);
+    if (known) return known;
     const list = await p.C_GetMechanismList(view.slot);
     const rows: HTMLElement[] = [];
     for (const m of list) {
       const info = await p.C_GetMechanismInfo(view.slot, m);
       rows.push(h('tr', null, h('td', null, h('code', null, ckmName(m))), h('td', null, `${info.minKeySize}–${info.maxKeySize}`), h('td', null, flagNames(info.flags, MECHANISM_FLAGS).join(', '))));
     }
-    return h('details', null, h('summary', null, `${list.length} mechanisms`),
+    const table = h('details', null, h('summary', null, `${list.length} mechanisms`),
       h('table', { class: 'grid' }, h('thead', null, h('tr', null, h('th', null, 'Mechanism'), h('th', null, 'Key size'), h('th', null, 'Functions'))), h('tbody', null, ...rows)));
+    mechanismTables.set(view.slot, table);
+    return table;
   }
 
   function renderPinStatus(): void {
@@ -327,7 +353,9 @@ export function explorer(view: TokenView): Explorer {
     const withheld: HTMLElement[] = [];
     let invalid = 0;
     const values = new Map<number, AttributeValue>();
-    for (const type of DETAIL_ATTRIBUTES) {
+    const row = view.objects.find((o) => o.handle === handle);
+    const keyType = row?.attrs.get(CKA_KEY_TYPE);
+    for (const type of detailAttributes(row?.objectClass ?? -1, typeof keyType === 'number' ? keyType : undefined)) {
       try {
         const [a] = await p.C_GetAttributeValue(session, handle, [{ type }]);
         if (a?.value === undefined) continue;
@@ -342,7 +370,7 @@ export function explorer(view: TokenView): Explorer {
     fill(detailsBody,
       h('h4', null, `Object ${handle}`, label ? ` — ${label}` : ''),
       h('table', { class: 'grid attrs', 'aria-label': `Attributes of object ${handle}` }, h('tbody', null, ...readable, ...withheld)),
-      h('p', { class: 'muted' }, `${invalid} other attribute types answered ${ckrName(CKR_ATTRIBUTE_TYPE_INVALID)} (not part of this object's class).`),
+      invalid === 0 ? null : h('p', { class: 'muted' }, `${invalid} attribute types answered ${ckrName(CKR_ATTRIBUTE_TYPE_INVALID)}.`),
       objectActions(handle, values));
   }
 

@@ -28,7 +28,7 @@ export const TOKEN_FLAGS: FlagTable = [
   [CKF_SO_PIN_FINAL_TRY, 'SO_PIN_FINAL_TRY'], [CKF_SO_PIN_LOCKED, 'SO_PIN_LOCKED'],
   [CKF_SO_PIN_TO_BE_CHANGED, 'SO_PIN_TO_BE_CHANGED'], [CKF_ERROR_STATE, 'ERROR_STATE'],
 ];
-export const SESSION_FLAGS: FlagTable = [[CKF_RW_SESSION, 'RW_SESSION'], [CKF_SERIAL_SESSION, 'SERIAL_SESSION']];
+export const SESSION_FLAGS: FlagTable = [[CKF_RW_SESSION, 'RW'], [CKF_SERIAL_SESSION, 'SERIAL']];
 export const MECHANISM_FLAGS: FlagTable = [
   [CKF_ENCRYPT, 'encrypt'], [CKF_DECRYPT, 'decrypt'], [CKF_DIGEST, 'digest'], [CKF_SIGN, 'sign'], [CKF_VERIFY, 'verify'],
   [CKF_GENERATE, 'generate'], [CKF_GENERATE_KEY_PAIR, 'generate pair'], [CKF_WRAP, 'wrap'], [CKF_UNWRAP, 'unwrap'],

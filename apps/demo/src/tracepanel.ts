@@ -1,8 +1,33 @@
 // The call trace: every C_ call, its arguments (secrets redacted), the CK_RV and the time it took.
+import { ckaName, ckmName, ckuName, constantName } from '@vhsm/pkcs11';
 import { button, checkbox, field, fill, h, select } from './dom.js';
+import { flagNames, SESSION_FLAGS } from './format.js';
 import type { TraceEntry, TraceLog } from './trace.js';
 
 const MAX_ROWS = 500;
+
+/** Numbers shown by their spec names, as pkcs11-spy prints them: attribute types, mechanisms, MGFs. */
+function named(key: string, value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  if (key === 'type') return ckaName(value);
+  if (key === 'mechanism' || key === 'hashAlg' || key === 'prfHashMechanism' || key === 'prf') return ckmName(value);
+  if (key === 'mgf') return constantName('CKG_MGF1', value);
+  return value;
+}
+const show = (value: unknown): string => JSON.stringify(value, named) ?? '';
+
+/** Positional arguments that are constants: (function, position) → their name. */
+const POSITIONAL: Readonly<Record<string, Readonly<Record<number, (v: number) => string>>>> = {
+  C_GetMechanismInfo: { 1: ckmName },
+  C_Login: { 1: ckuName },
+  C_LoginUser: { 1: ckuName },
+  C_OpenSession: { 1: (flags) => flagNames(flags, SESSION_FLAGS).map((f) => `CKF_${f}_SESSION`).join('|') },
+};
+
+function showArgs(fn: string, args: readonly unknown[]): string {
+  const names = POSITIONAL[fn];
+  return show(names ? args.map((a, i) => (typeof a === 'number' && names[i] ? names[i](a) : a)) : args);
+}
 
 export function tracePanel(log: TraceLog): HTMLElement {
   const text = h('input', { type: 'search', placeholder: 'C_Sign, CKR_PIN_INCORRECT, 0x1087…', autocomplete: 'off' });
@@ -18,16 +43,16 @@ export function tracePanel(log: TraceLog): HTMLElement {
     if (outcomeFilter.value === 'ok' && e.code !== 0) return false;
     if (sourceFilter.value !== '' && e.source !== sourceFilter.value) return false;
     const needle = text.value.trim().toLowerCase();
-    return needle === '' || `${e.fn} ${e.rv} ${e.source} ${JSON.stringify(e.args)}`.toLowerCase().includes(needle);
+    return needle === '' || `${e.fn} ${e.rv} ${e.source} ${showArgs(e.fn, e.args)}`.toLowerCase().includes(needle);
   };
   const shown = (): TraceEntry[] => (paused ?? log.entries).filter(matches);
 
   const row = (e: TraceEntry): HTMLElement => {
-    const args = JSON.stringify(e.args);
+    const args = showArgs(e.fn, e.args);
     return h('tr', { class: e.code === 0 ? null : 'failed' },
       h('td', null, String(e.seq)), h('td', null, (e.start / 1000).toFixed(3)), h('td', null, e.source),
       h('td', null, h('code', null, e.fn)), h('td', { class: 'args' }, h('code', { title: args }, args)),
-      h('td', null, h('code', null, e.result === undefined ? '' : JSON.stringify(e.result))),
+      h('td', null, h('code', null, e.result === undefined ? '' : show(e.result))),
       h('td', null, h('code', { class: e.code === 0 ? 'rv ok' : 'rv fail' }, e.rv)), h('td', { class: 'num' }, e.duration.toFixed(1)));
   };
 
@@ -53,7 +78,7 @@ export function tracePanel(log: TraceLog): HTMLElement {
   });
 
   const exportJson = (): void => {
-    const blob = new Blob([JSON.stringify(shown(), null, 2)], { type: 'application/json' });
+    const blob = new Blob([JSON.stringify(shown(), named, 2)], { type: 'application/json' });
     const a = h('a', { href: URL.createObjectURL(blob), download: `vhsm-trace-${new Date().toISOString().replace(/[:.]/g, '-')}.json` });
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
