@@ -137,9 +137,12 @@ class SetAttribute extends Move {
 }
 
 export class Wrap extends Move {
-  constructor(readonly mode: Mode, readonly iv: number, readonly wrapper: number, readonly target: number, readonly secret: boolean) { super(); }
+  constructor(readonly mode: Mode, readonly iv: number, readonly wrapper: number, readonly target: number,
+    readonly secret: boolean, readonly again: boolean) { super(); }
   async run(_: World, w: World) {
-    const wrapper = w.key(this.wrapper, this.mode === 'oaep' ? 'public' : 'secret');
+    // `again`: under the wrapper of the newest blob, the way twin-IV and re-wrap attacks need.
+    const family = this.again ? w.blob(0)?.keyFamily : undefined;
+    const wrapper = w.key(this.wrapper, this.mode === 'oaep' ? 'public' : 'secret', family);
     const target = this.secret ? w.secretKey(this.target) : w.key(this.target);
     if (!wrapper || !target) return;
     const data = await attempt(w, () => w.p11.C_WrapKey(w.session, mechanismFor(this.mode, this.iv), wrapper.handle, target.handle));
@@ -147,11 +150,11 @@ export class Wrap extends Move {
     // Wrapping a key whose value it knows gives the attacker a known plaintext (GCM twins, below).
     const inside = w.knownHandles.get(target.handle);
     await w.addBlob({
-      data, mode: this.mode, ivIndex: this.iv, keyHandle: wrapper.handle, keyFamily: wrapper.family, contentFamily: target.family,
+      data, mode: this.mode, ivIndex: this.iv, keyFamily: wrapper.family, contentFamily: target.family,
       ...(inside ? { plaintext: inside } : {}),
     });
   }
-  toString() { return `W(${this.mode}/iv${this.iv}, wrapper#${this.wrapper}, ${this.secret ? 'secret' : 'key'}#${this.target})`; }
+  toString() { return `W(${this.mode}/iv${this.iv}, ${this.again ? 'same wrapper' : 'wrapper'}#${this.wrapper}, ${this.secret ? 'secret' : 'key'}#${this.target})`; }
 }
 
 class Unwrap extends Move {
@@ -185,7 +188,7 @@ class Encrypt extends Move {
       await w.p11.C_EncryptInit(w.session, mechanismFor(this.mode, this.iv), key.handle);
       return w.p11.C_Encrypt(w.session, data);
     });
-    if (out) await w.addBlob({ data: out, mode: this.mode, ivIndex: this.iv, keyHandle: key.handle, keyFamily: key.family, plaintext: data });
+    if (out) await w.addBlob({ data: out, mode: this.mode, ivIndex: this.iv, keyFamily: key.family, plaintext: data });
   }
   toString() { return `E(${this.mode}/iv${this.iv}, key#${this.key}, ${this.dataIndex === undefined ? 'fresh' : `known#${this.dataIndex}`})`; }
 }
@@ -263,7 +266,7 @@ class Craft extends Move {
       data = this.mode === 'kw' ? await kwWrap(crypto, key, inside) : await gcmEncrypt(crypto, key, iv, inside);
     }
     await w.learn(inside, 'its own crafted value');
-    await w.addBlob({ data, mode: this.mode, ivIndex: this.iv, keyHandle: -1, keyFamily: -1, plaintext: inside });
+    await w.addBlob({ data, mode: this.mode, ivIndex: this.iv, keyFamily: -1, plaintext: inside });
   }
   toString() { return `craft(${this.mode}, key#${this.key}, iv${this.iv})`; }
 }
@@ -276,7 +279,7 @@ const MOVES: { arbitrary: fc.Arbitrary<Command>; weight: number }[] = [
   { arbitrary: fc.tuple(index, wish).map(([p, w]) => new CreatePublic(p, w)), weight: 2 },
   { arbitrary: fc.tuple(index, wish).map(([k, w]) => new Copy(k, w)), weight: 2 },
   { arbitrary: fc.tuple(index, fc.constantFrom(...SETTABLE), fc.boolean()).map(([k, t, v]) => new SetAttribute(k, t, v)), weight: 3 },
-  { arbitrary: fc.tuple(mode, index, index, index, related).map(([m, i, a, b, t]) => new Wrap(m, i, a, b, t)), weight: 5 },
+  { arbitrary: fc.tuple(mode, index, index, index, related, fc.boolean()).map(([m, i, a, b, t, g]) => new Wrap(m, i, a, b, t, g)), weight: 5 },
   { arbitrary: fc.tuple(mode, index, index, index, related, fc.boolean(), wish).map(([m, i, a, b, r, g, w]) => new Unwrap(m, i, a, b, r, g, w)), weight: 5 },
   { arbitrary: fc.tuple(mode, index, index, fc.option(index)).map(([m, i, k, d]) => new Encrypt(m, i, k, d ?? undefined)), weight: 4 },
   { arbitrary: fc.tuple(mode, index, index, index, related).map(([m, i, k, b, r]) => new Decrypt(m, i, k, b, r)), weight: 5 },

@@ -65,9 +65,7 @@ export interface Blob {
   data: Uint8Array;
   mode: Mode;
   ivIndex: number;
-  /** The token key that made it (for IV-reuse XOR) or -1 for offline-crafted blobs. */
-  keyHandle: number;
-  /** The family of that key (-1 offline), and of the key inside when it is a wrapped key. */
+  /** The family of the token key that made it (-1 offline: IV reuse needs one family), and of the key inside when it is a wrapped key. */
   keyFamily: number;
   contentFamily?: number;
   plaintext?: Uint8Array;
@@ -237,7 +235,7 @@ export class World {
   /** GCM under one key and one IV twice: c1 ⊕ c2 = p1 ⊕ p2. */
   async #xorWithTwin(blob: Blob): Promise<void> {
     for (const twin of this.blobs) {
-      if (twin === blob || twin.mode !== 'gcm' || twin.keyHandle !== blob.keyHandle || twin.ivIndex !== blob.ivIndex) continue;
+      if (twin === blob || twin.mode !== 'gcm' || twin.keyFamily !== blob.keyFamily || twin.ivIndex !== blob.ivIndex) continue;
       if ((twin.plaintext === undefined) === (blob.plaintext === undefined)) continue; // need exactly one known
       const [known, unknown] = twin.plaintext ? [twin, blob] : [blob, twin];
       if (!known.plaintext) continue;
