@@ -37,7 +37,8 @@ interface CardKey {
 export const DEFAULT_MANAGEMENT_KEY = Uint8Array.from({ length: 16 }, (_, i) => (i % 8) + 1);
 
 export class PivCard extends IsoCard {
-  readonly atr = Uint8Array.of(0x3b, 0x80, 0x80, 0x01, 0x01);
+  /** T=1, historical bytes "vhsmPIV" (a bare 3B 80 80 01 01 is taken by OpenSC for a PIVKey, which has no EC). */
+  readonly atr = Uint8Array.of(0x3b, 0x87, 0x80, 0x01, 0x76, 0x68, 0x73, 0x6d, 0x50, 0x49, 0x56, 0x49);
   readonly serial: number;
   #pin: Uint8Array;
   readonly #maxRetries: number;
@@ -45,7 +46,8 @@ export class PivCard extends IsoCard {
   #managementKey: Uint8Array;
   readonly #objects = new Map<number, Uint8Array>();
   readonly #keys = new Map<number, CardKey>();
-  #selected = false;
+  /** PIV is the default application after reset, as on a YubiKey. */
+  #selected = true;
   #pinVerified = false;
   /** 9C needs the PIN right before each signature (PIN policy "always"). */
   #pinFresh = false;
@@ -65,7 +67,7 @@ export class PivCard extends IsoCard {
 
   override reset(): void {
     super.reset();
-    this.#selected = false;
+    this.#selected = true;
     this.#pinVerified = false;
     this.#pinFresh = false;
     this.#managementAuthenticated = false;
@@ -98,12 +100,10 @@ export class PivCard extends IsoCard {
   }
 
   #select(c: Command): Reply {
-    if (c.p1 !== 0x04 || c.data.length < 5 || !PIV_AID.subarray(0, c.data.length).every((b, i) => b === c.data[i])) {
-      this.#selected = false;
-      return { sw: SW.NOT_FOUND };
-    }
+    // SELECT of another application fails and, having none, leaves the current one selected.
+    if (c.p1 !== 0x04 || c.data.length < 5 || !PIV_AID.subarray(0, c.data.length).every((b, i) => b === c.data[i])) return { sw: SW.NOT_FOUND };
     this.#selected = true;
-    const template = tlv(0x61, tlv(0x4f, PIV_AID.subarray(5, 9)), tlv(0x79, tlv(0x4f, PIV_AID.subarray(0, 5))),
+    const template = tlv(0x61, tlv(0x4f, PIV_AID.subarray(5)), tlv(0x79, tlv(0x4f, PIV_AID.subarray(0, 5))),
       tlv(0xac, tlv(0x80, Uint8Array.of(PIV_ALG_ECC_P256)), tlv(0x06)));
     return { data: template, sw: SW.OK };
   }

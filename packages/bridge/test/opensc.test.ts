@@ -1,0 +1,111 @@
+/**
+ * The oracle: OpenSC (pkcs11-tool over pcscd) talks to our PIV emulator through vsmartcard's vpcd
+ * and must list its objects and make signatures that verify. Needs scripts/pcscd-setup.sh.
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PivCard, VPCD_PORT, VpcdSession } from '../src/emulator/index.js';
+import { parseCertificate } from '../src/piv.js';
+
+const run = promisify(execFile);
+const MODULE = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
+const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
+
+let pcscd: ChildProcess | undefined;
+let socket: net.Socket | undefined;
+let card: PivCard;
+const certs: Record<string, Uint8Array> = {};
+const dir = mkdtempSync(join(tmpdir(), 'vhsm-opensc-'));
+
+async function tool(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run('pkcs11-tool', ['--module', MODULE, ...args], { timeout: 20_000 });
+  return stdout + stderr;
+}
+
+async function connectVpcd(deadline: number): Promise<net.Socket> {
+  for (;;) {
+    try {
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect(VPCD_PORT, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function publicKey(der: Uint8Array): Promise<CryptoKey> {
+  const point = parseCertificate(der).point!;
+  return crypto.subtle.importKey('raw', point.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+}
+
+beforeAll(async () => {
+  for (const needed of [MODULE, '/usr/sbin/pcscd', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so']) {
+    if (!existsSync(needed)) throw new Error(`${needed} is missing: run packages/bridge/scripts/pcscd-setup.sh`);
+  }
+  card = new PivCard({ pin: '123456' });
+  certs['01'] = await card.provision(0x9a, 'vhsm oracle auth');
+  certs['02'] = await card.provision(0x9c, 'vhsm oracle sign');
+  if (!existsSync(PCSCD_SOCKET)) {
+    pcscd = spawn('/usr/sbin/pcscd', ['--foreground'], { stdio: 'ignore' });
+  }
+  socket = await connectVpcd(Date.now() + 15_000);
+  const session = new VpcdSession(card, { write: (bytes) => socket!.write(bytes) });
+  socket.on('data', (chunk: Buffer) => void session.receive(new Uint8Array(chunk)));
+  // pcscd polls the virtual reader: wait until OpenSC sees the token.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const slots = await tool('--list-token-slots').catch(() => '');
+    if (/token label/.test(slots)) break;
+    if (Date.now() > deadline) throw new Error(`OpenSC never saw the emulated card:\n${slots}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}, 60_000);
+
+afterAll(() => {
+  socket?.destroy();
+  pcscd?.kill();
+});
+
+describe('OpenSC agrees with the PIV emulator (pcscd + vpcd)', () => {
+  it('lists the certificates and keys with the OpenSC ids and labels', async () => {
+    const listing = await tool('--login', '--pin', '123456', '--list-objects');
+    expect(listing).toMatch(/Certificate Object; type = X\.509 cert\s+label:\s+Certificate for PIV Authentication[\s\S]*?ID:\s+01/);
+    expect(listing).toMatch(/Certificate for Digital Signature[\s\S]*?ID:\s+02/);
+    expect(listing).toMatch(/Private Key Object; EC[\s\S]*?label:\s+PIV AUTH key[\s\S]*?ID:\s+01/);
+    expect(listing).toMatch(/SIGN key[\s\S]*?ID:\s+02[\s\S]*?Access:[^\n]*always authenticate/);
+  });
+
+  it('reads back the very certificate the card holds', async () => {
+    const out = join(dir, 'cert.der');
+    await tool('--read-object', '--type', 'cert', '--id', '01', '--output-file', out);
+    expect(new Uint8Array(readFileSync(out))).toEqual(certs['01']);
+  });
+
+  it.each(['01', '02'])('signs with key %s (ECDSA-SHA256) and the signature verifies with WebCrypto', async (id) => {
+    const input = join(dir, `in-${id}`);
+    const output = join(dir, `sig-${id}`);
+    const data = new TextEncoder().encode(`oracle data for ${id}`);
+    writeFileSync(input, data);
+    await tool('--login', '--pin', '123456', '--sign', '--id', id, '--mechanism', 'ECDSA-SHA256', '--input-file', input, '--output-file', output);
+    const signature = new Uint8Array(readFileSync(output));
+    expect(signature.length).toBe(64);
+    const key = await publicKey(certs[id]!);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, data)).toBe(true);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, Uint8Array.of(0))).toBe(false);
+  });
+
+  it('a wrong PIN is refused by the card as OpenSC sees it', async () => {
+    await expect(tool('--login', '--pin', '999999', '--list-objects')).rejects.toThrow(/CKR_PIN_INCORRECT/);
+    // The right PIN afterwards resets the counter.
+    expect(await tool('--login', '--pin', '123456', '--list-objects')).toMatch(/PIV AUTH key/);
+  });
+});
