@@ -28,6 +28,13 @@ export default defineConfig({
       timeout: 120_000,
     },
     {
+      // The conformance scenarios through connect() and a worker, against the same run in Node (issue 7).
+      name: 'conformance',
+      testDir: './conformance',
+      testMatch: /.*\.spec\.ts/,
+      timeout: 300_000,
+    },
+    {
       // Worker path ÷ raw crypto.subtle ratios: figures, not assertions; run on demand.
       name: 'worker-bench',
       testDir: '../bench/worker',
