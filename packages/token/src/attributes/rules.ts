@@ -180,6 +180,10 @@ export function changeAttributes(
     if (!rule) throw ckr(CKR_ATTRIBUTE_TYPE_INVALID, `${ckaName(type)} is not an attribute of this object`);
     const old = current.get(type);
     if (valuesEqual(old, value) && !(rule.flags & F.SECRET)) continue; // restating a value changes nothing
+    // A copy of a non-modifiable object keeps its values (SoftHSM2 refuses any change in it too).
+    if (operation === 'copy' && current.get(CKA_MODIFIABLE) === false) {
+      throw ckr(CKR_ATTRIBUTE_READ_ONLY, `${ckaName(type)} cannot change in a copy of a non-modifiable object`);
+    }
     const changeable = rule.flags & F.MODIFIABLE || (operation === 'copy' && rule.flags & F.COPY_MODIFIABLE);
     if (!changeable || rule.flags & F.COMPUTED) {
       throw ckr(CKR_ATTRIBUTE_READ_ONLY, `${ckaName(type)} cannot be changed`);
