@@ -86,6 +86,7 @@ const bases: Record<string, Template> = {
   data: [{ type: CKA_CLASS, value: CKO_DATA }],
   aes: [{ type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE, value: new Uint8Array(16).fill(3) }],
   sensitiveAes: [{ type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE, value: new Uint8Array(16).fill(4) }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false }, { type: CKA_COPYABLE, value: false }],
+  frozenAes: [{ type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE, value: new Uint8Array(16).fill(5) }, { type: CKA_MODIFIABLE, value: false }],
   cert: [{ type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_CERTIFICATE_TYPE, value: CKC_X_509 }, { type: CKA_SUBJECT, value: new Uint8Array([1]) }, { type: CKA_VALUE, value: new Uint8Array([0x30, 0]) }],
 };
 const baseName = fc.constantFrom(...Object.keys(bases));
@@ -227,6 +228,7 @@ describe('attribute table properties', () => {
         expect(flags, `0x${type.toString(16)}`).toBeDefined();
         if (!isDeepEqual(before.get(type)?.value, value)) {
           expect(flags & (F.MODIFIABLE | F.COPY_MODIFIABLE), `0x${type.toString(16)} cannot change in a copy`).not.toBe(0);
+          expect(before.get(CKA_MODIFIABLE)?.value, 'a copy of a non-modifiable object changed').not.toBe(false);
         }
       }
       expectApplied(copy, change);

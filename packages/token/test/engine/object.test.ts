@@ -271,6 +271,19 @@ describe('CKA_MODIFIABLE, CKA_COPYABLE, CKA_DESTROYABLE', () => {
     await p11.C_DestroyObject(session, kept);
   });
 
+  test('a copy of a non-modifiable object keeps its values', async () => {
+    // The spec lets a copy change only what "can ordinarily be modified"; SoftHSM2 refuses every
+    // change in the copy of a CKA_MODIFIABLE=false object (P11Attribute::update), so usage flags
+    // frozen on a key cannot come back through a copy.
+    const { p11, session } = await userSession();
+    const frozen = await generateAes(p11, session, [{ type: CKA_MODIFIABLE, value: false }, { type: CKA_DECRYPT, value: false }]);
+    await expectRv(p11.C_CopyObject(session, frozen, [{ type: CKA_DECRYPT, value: true }]), CKR_ATTRIBUTE_READ_ONLY);
+    await expectRv(p11.C_CopyObject(session, frozen, [{ type: CKA_MODIFIABLE, value: true }]), CKR_ATTRIBUTE_READ_ONLY);
+    await expectRv(p11.C_CopyObject(session, frozen, [{ type: CKA_LABEL, value: 'renamed' }]), CKR_ATTRIBUTE_READ_ONLY);
+    const copy = await p11.C_CopyObject(session, frozen, [{ type: CKA_DECRYPT, value: false }]);
+    expect(await values(p11, session, copy, [CKA_MODIFIABLE, CKA_DECRYPT])).toEqual([false, false]);
+  });
+
   test('a copy may drop CKA_MODIFIABLE and CKA_DESTROYABLE', async () => {
     const { p11, session } = await userSession();
     const o = await p11.C_CreateObject(session, dataTemplate());
