@@ -9,6 +9,7 @@ import {
   CKA_VALUE,
   CKA_VALUE_LEN,
   CKA_WRAP,
+  CKA_WRAP_WITH_TRUSTED,
   CKK_AES,
   CKM_AES_KEY_WRAP,
   CKO_SECRET_KEY,
@@ -66,6 +67,34 @@ export const wrap: Scenario[] = [
       await t.call('C_DecryptInit', [session, { mechanism: CKM_AES_KEY_WRAP }, both]);
       const plain = await t.call('C_Decrypt', [session, wrapped ?? new Uint8Array(16)], 'length');
       t.note('the sensitive key came out in clear', plain !== undefined && plain.length === TARGET.length && plain.every((b, i) => b === TARGET[i]));
+    },
+  },
+  {
+    chapter: 'wrap',
+    name: 'tookan: unwrap a sensitive key again as a readable one',
+    async run(t) {
+      // The re-import attack: wrap a sensitive key, unwrap the blob with CKA_SENSITIVE false, read it.
+      const { session } = await t.userSession();
+      const kek = (await t.call('C_CreateObject', [session, secretKey(CKK_AES, KEK, [{ type: CKA_WRAP, value: true }, { type: CKA_UNWRAP, value: true }])], 'handle')) ?? -1;
+      const secret = (await t.call('C_CreateObject', [session, secretKey(CKK_AES, TARGET, [{ type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: true }])], 'handle')) ?? -1;
+      await t.call('C_GetAttributeValue', [session, secret, [{ type: CKA_VALUE }]], 'none', 'sensitive');
+      const wrapped = (await t.call('C_WrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, secret], 'value')) ?? new Uint8Array(0);
+      const copy = (await t.call('C_UnwrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, wrapped, UNWRAPPED], 'handle')) ?? -1;
+      const value = await t.call('C_GetAttributeValue', [session, copy, [{ type: CKA_VALUE }, { type: CKA_SENSITIVE }]], 'value', 'the copy');
+      const got = value?.[0]?.value;
+      t.note('the sensitive key came out in clear', got instanceof Uint8Array && got.length === TARGET.length && got.every((b, i) => b === TARGET[i]));
+    },
+  },
+  {
+    chapter: 'wrap',
+    name: 'CKA_WRAP_WITH_TRUSTED without a trusted wrapping key',
+    async run(t) {
+      const { session } = await t.userSession();
+      const kek = (await t.call('C_CreateObject', [session, secretKey(CKK_AES, KEK, [{ type: CKA_WRAP, value: true }])], 'handle')) ?? -1;
+      const guarded = (await t.call('C_CreateObject', [session, secretKey(CKK_AES, TARGET, [{ type: CKA_EXTRACTABLE, value: true }, { type: CKA_WRAP_WITH_TRUSTED, value: true }])], 'handle')) ?? -1;
+      await t.call('C_WrapKey', [session, { mechanism: CKM_AES_KEY_WRAP }, kek, guarded], 'none', 'by an untrusted key');
+      await t.call('C_SetAttributeValue', [session, guarded, [{ type: CKA_WRAP_WITH_TRUSTED, value: false }]], 'none', 'clear CKA_WRAP_WITH_TRUSTED');
+      await t.call('C_GetAttributeValue', [session, guarded, [{ type: CKA_WRAP_WITH_TRUSTED }]], 'value');
     },
   },
 ];
