@@ -28,6 +28,11 @@ async function tool(...args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
+async function pivTool(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run('yubico-piv-tool', ['--reader', 'Virtual PCD 00 00', ...args], { timeout: 20_000 });
+  return stdout + stderr;
+}
+
 async function connectVpcd(deadline: number): Promise<net.Socket> {
   for (;;) {
     try {
@@ -48,7 +53,7 @@ async function publicKey(der: Uint8Array): Promise<CryptoKey> {
 }
 
 beforeAll(async () => {
-  for (const needed of [MODULE, '/usr/sbin/pcscd', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so']) {
+  for (const needed of [MODULE, '/usr/sbin/pcscd', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so', '/usr/bin/yubico-piv-tool']) {
     if (!existsSync(needed)) throw new Error(`${needed} is missing: run packages/bridge/scripts/pcscd-setup.sh`);
   }
   card = new PivCard({ pin: '123456' });
@@ -73,6 +78,24 @@ beforeAll(async () => {
 afterAll(() => {
   socket?.destroy();
   pcscd?.kill();
+});
+
+// First, while the card's PIN is not verified yet (pcscd keeps the card powered between tools).
+describe('yubico-piv-tool agrees with the PIV emulator', () => {
+  it('reports version, serial, both slots with their subjects, and the PIN tries', async () => {
+    const status = await pivTool('--action', 'status');
+    expect(status).toMatch(/Serial Number:\s+12345678/);
+    expect(status).toMatch(/Slot 9a:\s+Algorithm:\s+ECCP256\s+Subject DN:\s+CN=vhsm oracle auth/);
+    expect(status).toMatch(/Slot 9c:\s+Algorithm:\s+ECCP256\s+Subject DN:\s+CN=vhsm oracle sign/);
+    expect(status).toMatch(/PIN tries left:\s+3/);
+  });
+
+  it.each(['9a', '9c'])('test-signature with slot %s verifies against the certificate it read', async (slot) => {
+    const pem = join(dir, `cert-${slot}.pem`);
+    await pivTool('--action', 'read-certificate', '--slot', slot, '--output', pem);
+    const out = await pivTool('--action', 'verify-pin', '--pin', '123456', '--action', 'test-signature', '--slot', slot, '--input', pem);
+    expect(out).toMatch(/Successful ECDSA verification/);
+  });
 });
 
 describe('OpenSC agrees with the PIV emulator (pcscd + vpcd)', () => {
