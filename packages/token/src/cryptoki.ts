@@ -748,8 +748,8 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_SignUpdate', async () => {
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
-      noUpdate(op, 'C_SignUpdate');
       await this.#endingOnError(s, 'sign', async () => {
+        noUpdate(op, 'C_SignUpdate');
         if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
         op.updated = true;
         await op.signer!.update(bytesArg(data, 'data'));
@@ -761,8 +761,8 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_SignFinal', async () => {
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
-      noUpdate(op, 'C_SignFinal');
       return this.#ending(s, 'sign', async () => {
+        noUpdate(op, 'C_SignFinal');
         if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
         return op.signer!.final();
       });
@@ -802,8 +802,8 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_VerifyUpdate', async () => {
       const s = this.#session(session);
       const op = s.get<VerifyOp>('verify');
-      noUpdate(op, 'C_VerifyUpdate');
       await this.#endingOnError(s, 'verify', async () => {
+        noUpdate(op, 'C_VerifyUpdate');
         op.updated = true;
         await op.verifier!.update(bytesArg(data, 'data'));
       });
@@ -814,8 +814,10 @@ export class Cryptoki implements CryptokiApiV3 {
     return this.#run('C_VerifyFinal', async () => {
       const s = this.#session(session);
       const op = s.get<VerifyOp>('verify');
-      noUpdate(op, 'C_VerifyFinal');
-      return this.#ending(s, 'verify', () => op.verifier!.final(bytesArg(signature, 'signature')));
+      return this.#ending(s, 'verify', () => {
+        noUpdate(op, 'C_VerifyFinal');
+        return op.verifier!.final(bytesArg(signature, 'signature'));
+      });
     });
   }
 
@@ -1552,15 +1554,18 @@ export class Cryptoki implements CryptokiApiV3 {
       bytesArg(data, 'data');
       contextLoginDone(op);
       if (op.updated) throw ckr(CKR_OPERATION_ACTIVE, `C_${kind === 'encrypt' ? 'Encrypt' : 'Decrypt'} after an Update`);
-      return concat([await op.cipher!.update(data), await op.cipher!.final()]);
+      const head = await op.cipher!.update(data);
+      const tail = await op.cipher!.final();
+      // Buffering providers (AES-GCM) return everything from final: skip a copy of the whole output.
+      return head.length === 0 && wholeBuffer(tail) ? tail : concat([head, tail]);
     });
   }
 
   async #cipherUpdate(session: number, data: Uint8Array, kind: 'encrypt' | 'decrypt'): Promise<Uint8Array> {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
-    noUpdate(op, kind === 'encrypt' ? 'C_EncryptUpdate' : 'C_DecryptUpdate');
     return this.#endingOnError(s, kind, async () => {
+      noUpdate(op, kind === 'encrypt' ? 'C_EncryptUpdate' : 'C_DecryptUpdate');
       contextLoginDone(op);
       op.updated = true;
       return op.cipher!.update(bytesArg(data, 'data'));
@@ -1570,8 +1575,8 @@ export class Cryptoki implements CryptokiApiV3 {
   async #cipherFinal(session: number, kind: 'encrypt' | 'decrypt'): Promise<Uint8Array> {
     const s = this.#session(session);
     const op = s.get<CipherOp>(kind);
-    noUpdate(op, kind === 'encrypt' ? 'C_EncryptFinal' : 'C_DecryptFinal');
     return this.#ending(s, kind, async () => {
+      noUpdate(op, kind === 'encrypt' ? 'C_EncryptFinal' : 'C_DecryptFinal');
       contextLoginDone(op);
       return op.cipher!.final();
     });
@@ -1746,6 +1751,7 @@ function allowedMechanism(object: EngineObject, mechanism: number): void {
 }
 
 /** Single-part mechanisms refuse Update and leave the operation as it was (SoftHSM2 does the same). */
+/** Called inside #ending/#endingOnError: like any failed Update or Final, it ends the operation (§5.8). */
 function noUpdate(op: ActiveOperation, method: string): void {
   if (op.singlePart) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, `${method}: this mechanism is single-part`);
 }
@@ -1765,6 +1771,11 @@ function noMessageParameter(parameter: unknown): void {
   if (parameter !== undefined && !(parameter instanceof Uint8Array && parameter.length === 0)) {
     throw ckr(CKR_MECHANISM_PARAM_INVALID, 'signature mechanisms take no per-message parameter');
   }
+}
+
+/** A view of its entire buffer: returning it hands out no bytes beyond its own. */
+function wholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

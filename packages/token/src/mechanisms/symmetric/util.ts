@@ -85,12 +85,13 @@ export async function mapFailure<T>(code: number, detail: string, run: () => Pro
 
 /** Collects the chunks of a multi-part operation that WebCrypto can only do in one shot. */
 export class Buffered {
-  private chunks: Uint8Array[] = [];
+  private chunks: Uint8Array<ArrayBuffer>[] = [];
   push(data: Uint8Array): void {
     this.chunks.push(own(data));
   }
   take(): Uint8Array<ArrayBuffer> {
-    const all = concat(...this.chunks);
+    // One chunk (a single-part call) is already a private copy: no second copy of the whole input.
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array<ArrayBuffer>) : concat(...this.chunks);
     this.chunks = [];
     return all;
   }
