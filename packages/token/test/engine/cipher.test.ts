@@ -209,6 +209,14 @@ describe('operation state', () => {
     await p11.C_EncryptInit(session, { mechanism: CKM_AES_GCM, parameter: { iv: IV12 } }, key);
   });
 
+  test('a one-shot RSA-OAEP call with too much data fails and ends the operation', async () => {
+    const { p11, session } = await userSession();
+    const { publicKey } = await generateRsa(p11, session, [], [], 1024);
+    await p11.C_EncryptInit(session, { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256 } }, publicKey);
+    await expectRv(p11.C_Encrypt(session, new Uint8Array(200)), CKR_DATA_LEN_RANGE);
+    await expectRv(p11.C_Encrypt(session, bytes('x')), CKR_OPERATION_NOT_INITIALIZED);
+  });
+
   test('a bad data argument to Update ends the operation', async () => {
     const { p11, session } = await userSession();
     const key = await aesKey(p11, session);

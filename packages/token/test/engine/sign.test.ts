@@ -12,6 +12,7 @@ import {
   CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_HMAC, CKM_SHA512_RSA_PKCS,
   CKM_AES_GCM, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_TYPE_INCONSISTENT,
   CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED,
+  CKR_FUNCTION_NOT_SUPPORTED,
 } from '@vhsm/token';
 import type { Cryptoki, Mechanism, Template } from '@vhsm/token';
 import {
@@ -136,6 +137,10 @@ describe('EdDSA', () => {
     expect(await verify(p11, session, { mechanism: CKM_EDDSA }, publicKey, signature)).toBe(true);
     // Ed25519 is deterministic.
     expect(await sign(p11, session, { mechanism: CKM_EDDSA }, privateKey)).toEqual(signature);
+    // Single-part: Update is refused, and a failed Update ends the operation (§5.13).
+    await p11.C_SignInit(session, { mechanism: CKM_EDDSA }, privateKey);
+    await expectRv(p11.C_SignUpdate(session, DATA), CKR_FUNCTION_NOT_SUPPORTED);
+    await expectRv(p11.C_Sign(session, DATA), CKR_OPERATION_NOT_INITIALIZED);
   });
 });
 
