@@ -22,7 +22,7 @@ describe('C_GenerateRandom', () => {
     expect(a).not.toEqual(b);
     // 64 KiB: every byte value appears, none far from its expected count of 256 (chi-square, 255 dof).
     const sample = await p11.C_GenerateRandom(session, 65536);
-    const counts = new Array<number>(256).fill(0);
+    const counts = Array.from({ length: 256 }, () => 0);
     for (const x of sample) counts[x] = (counts[x] as number) + 1;
     const chi = counts.reduce((sum, c) => sum + (c - 256) ** 2 / 256, 0);
     expect(Math.min(...counts)).toBeGreaterThan(0);
