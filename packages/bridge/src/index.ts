@@ -4,6 +4,7 @@ export { CcidReader, findCcidDescriptor, parseCcidDescriptor } from './ccid.js';
 export type { CcidDescriptor, CcidReaderOptions } from './ccid.js';
 export { openUsbToken } from './open.js';
 export type { OpenUsbTokenOptions } from './open.js';
+export { OpenPgpProvider } from './openpgp.js';
 export { PivProvider, PIV_KEY_SLOTS } from './piv.js';
 export { CardProvider } from './provider-base.js';
 export type { CardConnection } from './provider-base.js';

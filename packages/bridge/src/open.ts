@@ -1,5 +1,5 @@
 /**
- * openUsbToken: a WebUSB-shaped device with a CCID interface and a PIV (or OpenPGP) card becomes a
+ * openUsbToken: a WebUSB-shaped device with a CCID interface and a PIV or OpenPGP card becomes a
  * TokenProvider for `cryptoki.attachToken`. It also watches for removal: the browser's disconnect
  * event, the reader's slot-change notices on its interrupt endpoint, and failed transfers.
  */
@@ -7,6 +7,7 @@ import { CKR_TOKEN_NOT_RECOGNIZED } from '@vhsm/pkcs11';
 import { CardChannel } from './apdu.js';
 import { CcidReader, RDR_TO_PC_NOTIFY_SLOT_CHANGE } from './ccid.js';
 import { fail } from './errors.js';
+import { OpenPgpProvider, selectOpenPgp } from './openpgp.js';
 import { PivProvider, selectPiv } from './piv.js';
 import type { CardProvider } from './provider-base.js';
 import type { UsbDeviceLike, UsbEvents } from './usb.js';
@@ -27,9 +28,13 @@ export async function openUsbToken(device: UsbDeviceLike, options: OpenUsbTokenO
     const piv = new PivProvider({ reader, channel });
     await piv.init();
     provider = piv;
+  } else if (await selectOpenPgp(channel)) {
+    const openpgp = new OpenPgpProvider({ reader, channel });
+    await openpgp.init();
+    provider = openpgp;
   } else {
     await reader.close();
-    throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'the card has no PIV application');
+    throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'the card has neither a PIV nor an OpenPGP application');
   }
   watchRemoval(provider, reader, options.usb);
   return provider;

@@ -7,3 +7,5 @@ export type { PivCardOptions, PivSlot } from './piv-card.js';
 export { selfSignedCertificate } from './x509.js';
 export { VPCD_PORT, VpcdSession } from './vpcd.js';
 export type { VpcdStream } from './vpcd.js';
+export { OpenPgpCard } from './openpgp-card.js';
+export type { OpenPgpCardOptions } from './openpgp-card.js';

@@ -83,3 +83,25 @@ export function signDigest(d: bigint, digest: Uint8Array): { r: bigint; s: bigin
     if (s !== 0n) return { r, s };
   }
 }
+
+export function scalarBytes(n: bigint): Uint8Array {
+  return Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt((31 - i) * 8)) & 0xffn));
+}
+
+export interface P256Key {
+  pair: CryptoKeyPair;
+  /** The private scalar, for digest signing; it never leaves the emulated chip. */
+  d: bigint;
+  /** Uncompressed public point. */
+  point: Uint8Array<ArrayBuffer>;
+}
+
+/** A key made by WebCrypto, with the scalar kept for signing digests. */
+export async function newP256Key(): Promise<P256Key> {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
+  const b64 = (jwk.d ?? '').replace(/-/g, '+').replace(/_/g, '/');
+  const d = bytesToBigint(Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0)));
+  const point = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  return { pair, d, point };
+}

@@ -7,7 +7,8 @@
 import { findTlv, parseTlvs, tlv } from '../tlv.js';
 import { IsoCard, SW, join } from './iso-card.js';
 import type { Command, Reply } from './iso-card.js';
-import { bytesToBigint, signDigest } from './p256.js';
+import { newP256Key, scalarBytes, signDigest } from './p256.js';
+import type { P256Key } from './p256.js';
 import { rawSignatureToDer, selfSignedCertificate } from './x509.js';
 
 export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00);
@@ -28,12 +29,6 @@ export interface PivCardOptions {
   serial?: number;
 }
 
-interface CardKey {
-  pair: CryptoKeyPair;
-  d: bigint;
-  point: Uint8Array;
-}
-
 export const DEFAULT_MANAGEMENT_KEY = Uint8Array.from({ length: 16 }, (_, i) => (i % 8) + 1);
 
 export class PivCard extends IsoCard {
@@ -45,7 +40,7 @@ export class PivCard extends IsoCard {
   #retries: number;
   #managementKey: Uint8Array;
   readonly #objects = new Map<number, Uint8Array>();
-  readonly #keys = new Map<number, CardKey>();
+  readonly #keys = new Map<number, P256Key>();
   /** PIV is the default application after reset, as on a YubiKey. */
   #selected = true;
   #pinVerified = false;
@@ -76,7 +71,7 @@ export class PivCard extends IsoCard {
 
   /** Test set-up: a key and a self-signed certificate in a slot, as an issuer would leave them. */
   async provision(slot: PivSlot, commonName: string): Promise<Uint8Array> {
-    const key = await newKey();
+    const key = await newP256Key();
     this.#keys.set(slot, key);
     const der = await selfSignedCertificate(key.pair, commonName, Uint8Array.of(slot, 1));
     this.#objects.set(PIV_CERT_OBJECTS[slot], join([tlv(0x70, der), tlv(0x71, Uint8Array.of(0)), tlv(0xfe)]));
@@ -161,7 +156,7 @@ export class PivCard extends IsoCard {
     const template = findTlv(c.data, 0xac);
     const alg = template && findTlv(template.value, 0x80);
     if (!alg || alg.value[0] !== PIV_ALG_ECC_P256) return { sw: SW.INCORRECT_DATA };
-    const key = await newKey();
+    const key = await newP256Key();
     this.#keys.set(c.p2, key);
     return { data: tlv(0x7f49, tlv(0x86, key.point)), sw: SW.OK };
   }
@@ -184,7 +179,7 @@ export class PivCard extends IsoCard {
     const peer = get(0x85);
     if (challenge) {
       const { r, s } = signDigest(key.d, challenge.value);
-      const der = rawSignatureToDer(join([bigintBytes(r), bigintBytes(s)]));
+      const der = rawSignatureToDer(join([scalarBytes(r), scalarBytes(s)]));
       return { data: tlv(0x7c, tlv(0x82, der)), sw: SW.OK };
     }
     if (peer) {
@@ -221,22 +216,6 @@ export async function aesBlock(key: Uint8Array, block: Uint8Array): Promise<Uint
   const k = await crypto.subtle.importKey('raw', key.slice(), 'AES-CBC', false, ['encrypt']);
   const out = await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, k, block.slice());
   return new Uint8Array(out, 0, 16);
-}
-
-async function newKey(): Promise<CardKey> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
-  const point = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
-  return { pair, d: bytesToBigint(base64url(jwk.d ?? '')), point };
-}
-
-function base64url(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
-}
-
-function bigintBytes(n: bigint): Uint8Array {
-  return Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt((31 - i) * 8)) & 0xffn));
 }
 
 function bytesToNumber(bytes: Uint8Array): number {

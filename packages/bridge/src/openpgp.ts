@@ -1,0 +1,186 @@
+/**
+ * OpenPGP card (3.4) driver presented as a TokenProvider, for signing: token info from the AID,
+ * C_Login(USER) = VERIFY PW1, the signature key (CKA_ID 01, OpenSC's numbering) with its public key
+ * read from the card, and C_Sign = PSO:COMPUTE DIGITAL SIGNATURE over a host-side hash (ECDSA r||s).
+ * When PW1 is valid for one signature only (the card default), the key says CKA_ALWAYS_AUTHENTICATE
+ * and each signature takes a context-specific login (VERIFY 81).
+ */
+import {
+  CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE, CKA_EC_PARAMS,
+  CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_KEY_TYPE, CKA_LABEL, CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE,
+  CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_SIGN, CKK_EC, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_DEVICE_ERROR,
+  CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT,
+  CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
+} from '@vhsm/pkcs11';
+import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
+import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
+import type { CardChannel, Response } from './apdu.js';
+import { SW_OK } from './apdu.js';
+import { fail } from './errors.js';
+import { hex } from './piv.js';
+import { CardProvider } from './provider-base.js';
+import type { CardConnection } from './provider-base.js';
+import { findTlv, parseTlvs, tlv } from './tlv.js';
+
+export const OPENPGP_AID = Uint8Array.of(0xd2, 0x76, 0x00, 0x01, 0x24, 0x01);
+const P256_OID = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+const P256_PARAMS = Uint8Array.of(0x06, 0x08, ...P256_OID);
+const ECDSA_ALGORITHM_ID = 0x13;
+
+const HASHES = new Map<number, string | undefined>([
+  [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
+  [CKM_ECDSA_SHA384, 'SHA-384'], [CKM_ECDSA_SHA512, 'SHA-512'],
+]);
+const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map(
+  [...HASHES.keys()].map((m) => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]));
+
+export async function selectOpenPgp(channel: CardChannel): Promise<boolean> {
+  const r = await channel.send({ cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: OPENPGP_AID });
+  return r.sw === SW_OK;
+}
+
+interface CardState {
+  aid: Uint8Array;
+  /** PW status bytes (C4): validity of PW1 for signing, max lengths, retry counters. */
+  pwStatus: Uint8Array;
+  signatureFingerprint: Uint8Array;
+  signatureAttributes: Uint8Array;
+}
+
+export class OpenPgpProvider extends CardProvider {
+  readonly #channel: CardChannel;
+  #maxRetries: number | undefined;
+
+  constructor(connection: CardConnection) {
+    super(connection);
+    this.#channel = connection.channel;
+  }
+
+  async init(): Promise<void> {
+    this.#maxRetries = (await this.#state()).pwStatus[4];
+  }
+
+  async tokenInfo(): Promise<ProviderTokenInfo> {
+    const { aid, pwStatus } = await this.#state();
+    return {
+      label: 'OpenPGP card', manufacturerID: hex(aid.subarray(8, 10)),
+      model: `OpenPGP card ${aid[6]}.${aid[7]}`, serialNumber: hex(aid.subarray(10, 14)).toUpperCase(),
+      hardwareVersion: { major: 0, minor: 0 }, firmwareVersion: { major: aid[6] ?? 0, minor: aid[7] ?? 0 },
+      minPinLen: 6, maxPinLen: pwStatus[1] ?? 127,
+    };
+  }
+
+  async pinState(): Promise<ProviderPinState> {
+    const retries = (await this.#state()).pwStatus[4] ?? 0;
+    return this.#maxRetries === undefined ? { retriesLeft: retries } : { retriesLeft: retries, maxRetries: this.#maxRetries };
+  }
+
+  async login(user: ProviderUser, pin: string): Promise<void> {
+    const bytes = new TextEncoder().encode(pin);
+    if (bytes.length < 6) throw fail(CKR_PIN_LEN_RANGE, 'PW1 has at least 6 characters');
+    const oneSignature = (await this.#state()).pwStatus[0] === 0;
+    // PW1 in mode 82 for a session; mode 81 for signing, which the card may spend after one signature.
+    const modes = user === 'context' ? [0x81] : oneSignature ? [0x82] : [0x82, 0x81];
+    for (const mode of modes) {
+      const r = await this.#send(0x20, 0x00, mode, bytes);
+      if (r.sw === SW_OK) continue;
+      if (r.sw === 0x6983) throw fail(CKR_PIN_LOCKED, 'PW1 is blocked');
+      if (r.sw === 0x6982) throw fail(CKR_PIN_INCORRECT, 'the card refused PW1');
+      throw cardError('VERIFY', r.sw);
+    }
+    bytes.fill(0);
+  }
+
+  async logout(): Promise<void> {
+    await this.#send(0x20, 0xff, 0x81);
+  }
+
+  async objects(): Promise<readonly ProviderObject[]> {
+    const state = await this.#state();
+    if (state.signatureFingerprint.every((b) => b === 0)) return [];
+    if (state.signatureAttributes[0] !== ECDSA_ALGORITHM_ID || !equal(state.signatureAttributes.subarray(1), P256_OID)) {
+      throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'the signature key is not ECDSA P-256');
+    }
+    const r = await this.#send(0x47, 0x81, 0x00, Uint8Array.of(0xb6, 0x00));
+    const template = r.sw === SW_OK ? findTlv(r.data, 0x7f49) : undefined;
+    const point = template && findTlv(template.value, 0x86)?.value;
+    if (!point) throw cardError('GENERATE (read public key)', r.sw);
+    const common: Attribute[] = [
+      { type: CKA_TOKEN, value: true }, { type: CKA_ID, value: Uint8Array.of(1) }, { type: CKA_LABEL, value: 'Signature key' },
+      { type: CKA_MODIFIABLE, value: false }, { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() },
+    ];
+    return [
+      { ref: 'pub:sig', attributes: [...common, { type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_PRIVATE, value: false },
+        { type: CKA_EC_POINT, value: tlv(0x04, point) }, { type: CKA_VERIFY, value: true }] },
+      { ref: 'sig', attributes: [...common, { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_PRIVATE, value: true },
+        { type: CKA_SIGN, value: true }, { type: CKA_DECRYPT, value: false }, { type: CKA_DERIVE, value: false },
+        { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false }, { type: CKA_ALWAYS_SENSITIVE, value: true },
+        { type: CKA_NEVER_EXTRACTABLE, value: true }, { type: CKA_ALWAYS_AUTHENTICATE, value: state.pwStatus[0] === 0 }] },
+    ];
+  }
+
+  mechanisms(): ReadonlyMap<number, MechanismInfo> {
+    return MECHANISMS;
+  }
+
+  async sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
+    if (key !== 'sig') throw fail(CKR_KEY_HANDLE_INVALID, 'only the signature key signs');
+    if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'the OpenPGP card signs with ECDSA only here');
+    if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'ECDSA takes no parameter');
+    const hash = HASHES.get(mechanism.mechanism);
+    const digest = hash ? new Uint8Array(await crypto.subtle.digest(hash, data.slice())) : data;
+    const r = await this.#send(0x2a, 0x9e, 0x9a, digest.subarray(0, 32));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants PW1 (81) verified for this signature');
+    if (r.sw !== SW_OK || r.data.length !== 64) throw cardError('PSO:COMPUTE DIGITAL SIGNATURE', r.sw);
+    return r.data;
+  }
+
+  /** VERIFY PW3 (the admin PIN), needed to generate keys. */
+  async verifyAdmin(pin: string): Promise<void> {
+    const r = await this.#send(0x20, 0x00, 0x83, new TextEncoder().encode(pin));
+    if (r.sw === 0x6983) throw fail(CKR_PIN_LOCKED, 'PW3 is blocked');
+    if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused PW3');
+  }
+
+  /** Generate the signature key on the card; resolves to its public key object. */
+  async generateKeyPair(key: string): Promise<ProviderObject> {
+    if (key !== 'sig') throw fail(CKR_KEY_HANDLE_INVALID, 'only the signature key is generated here');
+    const r = await this.#send(0x47, 0x80, 0x00, Uint8Array.of(0xb6, 0x00));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'verify PW3 first');
+    if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
+    const found = (await this.objects()).find((o) => o.ref === 'pub:sig');
+    if (!found) throw fail(CKR_DEVICE_ERROR, 'generated key not listed');
+    return found;
+  }
+
+  async #state(): Promise<CardState> {
+    const r = await this.#send(0xca, 0x00, 0x6e);
+    if (r.sw !== SW_OK) throw cardError('GET DATA 6E', r.sw);
+    const outer = findTlv(r.data, 0x6e);
+    const items = parseTlvs(outer ? outer.value : r.data);
+    const aid = items.find((t) => t.tag === 0x4f)?.value;
+    const discretionary = items.find((t) => t.tag === 0x73)?.value;
+    const inner = discretionary ? parseTlvs(discretionary) : [];
+    const get = (tag: number) => inner.find((t) => t.tag === tag)?.value;
+    const pwStatus = get(0xc4);
+    const fingerprints = get(0xc5);
+    const attributes = get(0xc1);
+    if (!aid || aid.length < 14 || !pwStatus || pwStatus.length < 7 || !fingerprints || fingerprints.length < 20 || !attributes) {
+      throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'incomplete application related data');
+    }
+    return { aid, pwStatus, signatureFingerprint: fingerprints.subarray(0, 20), signatureAttributes: attributes };
+  }
+
+  #send(ins: number, p1: number, p2: number, data?: Uint8Array): Promise<Response> {
+    return this.guard(() => this.#channel.send(data ? { cla: 0, ins, p1, p2, data, le: 256 } : { cla: 0, ins, p1, p2, le: 256 }));
+  }
+}
+
+function cardError(command: string, sw: number): Error {
+  return fail(CKR_DEVICE_ERROR, `${command}: card status ${sw.toString(16).padStart(4, '0')}`);
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,92 @@
+import {
+  CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_POINT, CKA_ID, CKF_SERIAL_SESSION, CKF_USER_PIN_COUNT_LOW,
+  CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+  CKR_USER_NOT_LOGGED_IN, CKU_CONTEXT_SPECIFIC, CKU_USER,
+} from '@vhsm/pkcs11';
+import { Cryptoki } from '@vhsm/token';
+import { describe, expect, it } from 'vitest';
+import { OpenPgpProvider, openUsbToken } from '../src/index.js';
+import { EmulatedCcidDevice, OpenPgpCard } from '../src/emulator/index.js';
+
+const code = (rv: number) => ({ code: rv });
+
+async function attached(provisioned = true) {
+  const card = new OpenPgpCard({ pin: '123456', adminPin: '12345678' });
+  const point = provisioned ? await card.provision() : undefined;
+  const provider = await openUsbToken(new EmulatedCcidDevice(card, { level: 'short' }));
+  const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+  await p11.C_Initialize();
+  const slot = await p11.attachToken(provider);
+  const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+  return { card, point, provider, p11, slot, session };
+}
+
+async function find(p11: Cryptoki, session: number, objectClass: number): Promise<number[]> {
+  await p11.C_FindObjectsInit(session, [{ type: CKA_CLASS, value: objectClass }, { type: CKA_ID, value: Uint8Array.of(1) }]);
+  const found = await p11.C_FindObjects(session);
+  await p11.C_FindObjectsFinal(session);
+  return found;
+}
+
+async function verify(point: Uint8Array, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
+  const key = await crypto.subtle.importKey('raw', point.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature.slice(), data.slice());
+}
+
+describe('OpenPGP card through the bridge', () => {
+  it('describes the card from its AID and PW status', async () => {
+    const { p11, slot, provider } = await attached();
+    expect(provider).toBeInstanceOf(OpenPgpProvider);
+    const info = await p11.C_GetTokenInfo(slot);
+    expect(info).toMatchObject({ label: 'OpenPGP card', model: 'OpenPGP card 3.4', serialNumber: '01020304', manufacturerID: 'fffe' });
+  });
+
+  it('signs with PSO:CDS after VERIFY, one signature per PW1 (81), and the signature verifies with WebCrypto', async () => {
+    const { p11, session, slot, point } = await attached();
+    await expect(p11.C_Login(session, CKU_USER, '654321')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    expect((await p11.C_GetTokenInfo(slot)).flags & CKF_USER_PIN_COUNT_LOW).not.toBe(0);
+    await p11.C_Login(session, CKU_USER, '123456');
+    const [key] = await find(p11, session, CKO_PRIVATE_KEY);
+    const [pub] = await find(p11, session, CKO_PUBLIC_KEY);
+    const [ecPoint] = await p11.C_GetAttributeValue(session, pub!, [{ type: CKA_EC_POINT }]);
+    expect((ecPoint!.value as Uint8Array).slice(2)).toEqual(point);
+    expect((await p11.C_GetAttributeValue(session, key!, [{ type: CKA_ALWAYS_AUTHENTICATE }]))[0]!.value).toBe(true);
+    const data = new TextEncoder().encode('OpenPGP card signature');
+    for (let i = 0; i < 2; i++) {
+      await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key!);
+      await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, '123456');
+      const signature = await p11.C_Sign(session, data);
+      expect(await verify(point!, signature, data)).toBe(true);
+    }
+  });
+
+  it('the card itself refuses a second signature on one VERIFY', async () => {
+    const { provider } = await attached();
+    await provider.login('context', '123456');
+    await provider.sign('sig', { mechanism: CKM_ECDSA_SHA256 }, Uint8Array.of(1));
+    await expect(provider.sign('sig', { mechanism: CKM_ECDSA_SHA256 }, Uint8Array.of(1))).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
+  });
+
+  it('blocks PW1 after three wrong tries', async () => {
+    const { p11, session } = await attached();
+    for (let i = 0; i < 2; i++) await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_LOCKED));
+    await expect(p11.C_Login(session, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_PIN_LOCKED));
+  });
+
+  it('a blank card lists no key until one is generated under PW3', async () => {
+    const { p11, session, provider } = await attached(false);
+    await p11.C_Login(session, CKU_USER, '123456');
+    expect(await find(p11, session, CKO_PRIVATE_KEY)).toEqual([]);
+    const pgp = provider as OpenPgpProvider;
+    await expect(pgp.generateKeyPair('sig')).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
+    await pgp.verifyAdmin('12345678');
+    const pub = await pgp.generateKeyPair('sig');
+    const point = (pub.attributes.find((a) => a.type === CKA_EC_POINT)!.value as Uint8Array).slice(2);
+    const [key] = await find(p11, session, CKO_PRIVATE_KEY);
+    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key!);
+    await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, '123456');
+    const data = Uint8Array.of(1, 2, 3);
+    expect(await verify(point, await p11.C_Sign(session, data), data)).toBe(true);
+  });
+});
