@@ -10,7 +10,8 @@ import {
   CKG_MGF1_SHA256, CKK_AES, CKK_GENERIC_SECRET, CKO_SECRET_KEY, CKM_SHA256, CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR,
   CKA_EC_PARAMS, CKM_EC_EDWARDS_KEY_PAIR_GEN,
 } from '@vhsm/token';
-import type { Cryptoki, Mechanism, Template } from '@vhsm/token';
+import { Cryptoki } from '@vhsm/token';
+import type { Mechanism, Template } from '@vhsm/token';
 import { ED25519_PARAMS, generateAes, generateEc, generateRsa, userSession } from './helpers.js';
 
 const PARAMETERS: unknown[] = [
@@ -80,5 +81,27 @@ describe('robustness', () => {
         await p11.C_SessionCancel(session, 0xffffffff);
       }
     }), { numRuns: 400 });
+  });
+
+  test('every C_ function answers malformed arguments with a precise Pkcs11Error', async () => {
+    const { p11: app, session: s } = await userSession();
+    const names = Object.getOwnPropertyNames(Cryptoki.prototype).filter((n) => n.startsWith('C_') && n !== 'C_Initialize' && n !== 'C_Finalize');
+    expect(names.length).toBeGreaterThan(60);
+    const garbage: unknown[] = [null, undefined, 'x', -1, 1.5, {}, [], [null], [{ type: 'a' }], { mechanism: null },
+      { __proto__: { mechanism: 0x1085 } }, new Uint8Array(3), 2 ** 60, Number.NaN];
+    const api = app as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const name of names) {
+      for (const g of garbage) {
+        for (const args of [[g], [s, g], [s, g, g], [s, { mechanism: 0x1087 }, g], [s, g, g, g, g]]) {
+          try {
+            await api[name]?.(...args);
+          } catch (e) {
+            expect(isPkcs11Error(e), `${name}: ${String(e)}`).toBe(true);
+            const code = (e as { code: number }).code;
+            expect(code === CKR_GENERAL_ERROR || code === CKR_FUNCTION_FAILED, `${name}(${String(g)}): ${(e as Error).message}`).toBe(false);
+          }
+        }
+      }
+    }
   });
 });
