@@ -6,9 +6,9 @@ import {
   CKM_VENDOR_DEFINED, CKR_ARGUMENTS_BAD, CKR_MECHANISM_INVALID, CKR_NO_EVENT, CKR_PIN_INCORRECT,
   CKR_PIN_LEN_RANGE, CKR_SESSION_EXISTS, CKR_SESSION_HANDLE_INVALID, CKR_SLOT_ID_INVALID,
   CKR_TOKEN_NOT_RECOGNIZED, CKA_CLASS, CKA_TOKEN, CKA_LABEL, CKO_DATA, CKA_PRIVATE, CKU_USER, CKU_SO,
-  CKR_USER_PIN_NOT_INITIALIZED,
+  CKR_USER_PIN_NOT_INITIALIZED, Cryptoki,
 } from '@vhsm/token';
-import { RW, SO_PIN, USER_PIN, expectRv, newCryptoki, readyToken } from './helpers.js';
+import { RO, RW, SO_PIN, USER_PIN, expectRv, newCryptoki, readyToken } from './helpers.js';
 
 async function fresh(options = {}) {
   const p11 = newCryptoki(options);
@@ -99,6 +99,19 @@ describe('token info', () => {
     await p11.C_FindObjectsInit(s, [{ type: CKA_PRIVATE, value: false }]);
     expect(await p11.C_FindObjects(s)).toEqual([]);
     await expectRv(p11.C_GetSessionInfo(session), CKR_SESSION_HANDLE_INVALID);
+  });
+
+  test('session counts cover every application of the engine', async () => {
+    const { p11, slot } = await readyToken();
+    const other = new Cryptoki({ engine: p11.engine });
+    await other.C_Initialize();
+    await other.C_OpenSession(slot, RO);
+    const rw = await other.C_OpenSession(slot, RW);
+    const info = await p11.C_GetTokenInfo(slot);
+    expect([info.sessionCount, info.rwSessionCount]).toEqual([3, 2]);
+    await other.C_CloseSession(rw);
+    const after = await p11.C_GetTokenInfo(slot);
+    expect([after.sessionCount, after.rwSessionCount]).toEqual([2, 1]);
   });
 
   test('each slot holds its own token', async () => {
