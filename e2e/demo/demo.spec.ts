@@ -147,3 +147,95 @@ test('attack lab: every scenario runs on both tokens; strict refuses each one at
   await expect(a1.locator('.rule')).toContainText('wrap and decrypt');
   await keep(page, info, 'attack-lab');
 });
+
+test('playground: encrypt/decrypt, wrap/unwrap, ECDH derive, digest, public key export, CSR and a stored certificate — offline', async ({ demo, context }) => {
+  const { page } = demo;
+  await demo.open();
+  await page.getByLabel('SO PIN').fill(SO_PIN);
+  await page.getByLabel('User PIN').fill(USER_PIN);
+  await page.getByRole('button', { name: 'Initialize token' }).click();
+  await expect(page.getByText('Token ready: log in with the user PIN.')).toBeVisible({ timeout: 60_000 });
+  // Loaded once, the demo needs no network: the token, the lab and x509 are all in the page and its worker.
+  await context.setOffline(true);
+  await login(page, USER_PIN);
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('Logged in');
+
+  const generate = page.getByRole('region', { name: 'Generate a key' });
+  const make = async (kind: string, label: string, usages: readonly string[], extractable = false): Promise<void> => {
+    await generate.getByLabel('Kind').selectOption({ label: kind });
+    await generate.getByLabel('Label').fill(label);
+    for (const box of await generate.locator('fieldset.usages').first().getByRole('checkbox').all()) {
+      const name = (await box.getAttribute('name'))?.replace('usage-', '') ?? '';
+      await box.setChecked(usages.includes(name));
+    }
+    await generate.getByRole('checkbox', { name: 'extractable' }).setChecked(extractable);
+    await generate.getByRole('button', { name: 'Generate' }).click();
+    await expect(generate.locator('output')).toHaveText(/Created object/);
+    await expect(objectRows(page).filter({ hasText: label }).first()).toBeVisible();
+  };
+  await make('AES-256', 'data key', ['encrypt', 'decrypt']);
+  await make('AES-256', 'kek', ['wrap', 'unwrap']);
+  await make('AES-256', 'exportable key', ['encrypt'], true);
+  await make('EC P-256', 'alice', ['sign', 'verify', 'derive']);
+  await make('EC P-256', 'bob', ['derive']);
+
+  await page.getByRole('tab', { name: 'Playground' }).click();
+  const enc = page.getByRole('region', { name: 'Encrypt and decrypt' });
+  await choose(enc.getByLabel('Encryption key'), 'data key');
+  await choose(enc.getByLabel('Decryption key'), 'data key');
+  await enc.getByLabel('Mechanism').selectOption({ label: 'CKM_AES_GCM' });
+  await enc.getByLabel('Plaintext (UTF-8)').fill('attack at dawn');
+  await enc.getByRole('button', { name: 'Encrypt' }).click();
+  await expect(enc.locator('output')).toHaveText('C_Encrypt: 30 bytes');
+  await enc.getByLabel('Plaintext (UTF-8)').fill('');
+  await enc.getByRole('button', { name: 'Decrypt' }).click();
+  await expect(enc.locator('output')).toHaveText('C_Decrypt: "attack at dawn"');
+
+  const wrap = page.getByRole('region', { name: 'Wrap and unwrap' });
+  await choose(wrap.getByLabel('Wrapping key', { exact: true }), 'kek');
+  await wrap.getByLabel('Mechanism').selectOption({ label: 'CKM_AES_KEY_WRAP' });
+  // A non-extractable key does not leave the token, even wrapped.
+  await choose(wrap.getByLabel('Key to wrap'), 'data key');
+  await wrap.getByRole('button', { name: 'Wrap', exact: true }).click();
+  await expect(wrap.locator('output')).toHaveText('CKR_KEY_UNEXTRACTABLE');
+  await choose(wrap.getByLabel('Key to wrap'), 'exportable key');
+  await wrap.getByRole('button', { name: 'Wrap', exact: true }).click();
+  await expect(wrap.locator('output')).toHaveText('C_WrapKey: 40 bytes');
+  await choose(wrap.getByLabel('Unwrapping key'), 'kek');
+  await wrap.getByLabel('Label of the unwrapped key').fill('unwrapped copy');
+  await wrap.getByRole('button', { name: 'Unwrap' }).click();
+  await expect(wrap.locator('output')).toHaveText(/C_UnwrapKey: session object \d+/);
+
+  const derive = page.getByRole('region', { name: 'Derive' });
+  await choose(derive.getByLabel('Base key'), 'alice');
+  await derive.getByLabel('Mechanism').selectOption({ label: 'CKM_ECDH1_DERIVE' });
+  await choose(derive.getByLabel('Other party (ECDH)'), 'bob — PUBLIC_KEY');
+  await derive.getByRole('button', { name: 'Derive' }).click();
+  await expect(derive.locator('output')).toHaveText(/C_DeriveKey: session object \d+/);
+
+  const digest = page.getByRole('region', { name: 'Digest' });
+  await digest.getByLabel('Mechanism').selectOption({ label: 'CKM_SHA256' });
+  await digest.getByLabel('Data (UTF-8)').fill('abc');
+  await digest.getByRole('button', { name: 'Digest' }).click();
+  await expect(digest.locator('output')).toHaveText('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+
+  const exporter = page.getByRole('region', { name: 'Export a public key' });
+  await choose(exporter.getByLabel('Public key', { exact: true }), 'alice — PUBLIC_KEY');
+  await exporter.getByRole('button', { name: 'PEM' }).click();
+  await expect(exporter.locator('pre')).toContainText('-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE');
+  await exporter.getByRole('button', { name: 'JWK' }).click();
+  await expect(exporter.locator('pre')).toContainText('"crv": "P-256"');
+
+  const certs = page.getByRole('region', { name: 'Certificate request and self-signed certificate' });
+  await choose(certs.getByLabel('Key pair (private key)'), 'alice');
+  await certs.getByLabel('Subject').fill('CN=alice');
+  await certs.getByRole('button', { name: 'Make CSR' }).click();
+  await expect(certs.locator('pre')).toContainText('-----BEGIN CERTIFICATE REQUEST-----');
+  await certs.getByRole('button', { name: 'Make self-signed certificate and store it' }).click();
+  await expect(certs.locator('output')).toHaveText(/Stored as CKO_CERTIFICATE object \d+/);
+  await expect(certs.locator('pre')).toContainText('-----BEGIN CERTIFICATE-----');
+
+  await page.getByRole('tab', { name: 'Token explorer' }).click();
+  await expect(objectRows(page).filter({ hasText: 'CERTIFICATE' }).filter({ hasText: 'CN=alice' })).toHaveCount(1);
+  await expect(objectRows(page).filter({ hasText: 'unwrapped copy' })).toHaveCount(1);
+});

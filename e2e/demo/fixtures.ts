@@ -47,6 +47,10 @@ export const test = base.extend<{ demo: Demo }, { origin: string }>({
       if (m.type() === 'error') errors.push(`worker console: ${m.text()}`);
     }));
     context.on('weberror', (e) => errors.push(`web: ${e.error().message}`));
+    // Everything comes from the demo's own origin: no CDN, no web fonts.
+    context.on('request', (r) => {
+      if (!r.url().startsWith(origin) && !/^(data|blob):/.test(r.url())) errors.push(`external request: ${r.url()}`);
+    });
     const demo: Demo = {
       page,
       errors,

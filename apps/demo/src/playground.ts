@@ -26,8 +26,9 @@ export function playground(view: TokenView): Playground {
   const keyPickers: { el: HTMLSelectElement; accepts: (o: ObjectRow) => boolean }[] = [];
   const mechPickers: { el: HTMLSelectElement; flag: number; key?: HTMLSelectElement }[] = [];
 
-  const keyPicker = (label: string, accepts: (o: ObjectRow) => boolean): HTMLSelectElement => {
-    const el = h('select', { 'aria-label': label });
+  /** A key select; its accessible name is the visible label of its field. */
+  const keyPicker = (accepts: (o: ObjectRow) => boolean): HTMLSelectElement => {
+    const el = h('select');
     keyPickers.push({ el, accepts });
     return el;
   };
@@ -47,9 +48,9 @@ export function playground(view: TokenView): Playground {
   };
 
   // --- Sign / verify ----------------------------------------------------------------------
-  const signKey = keyPicker('Signing key', has(CKA_SIGN));
+  const signKey = keyPicker(has(CKA_SIGN));
   const signMech = mechPicker(CKF_SIGN, signKey);
-  const verifyKey = keyPicker('Verification key', has(CKA_VERIFY));
+  const verifyKey = keyPicker(has(CKA_VERIFY));
   const signData = h('textarea', { rows: 2 });
   signData.value = 'Hello from a key nobody can read.';
   const signature = h('textarea', { rows: 3, spellcheck: 'false' });
@@ -73,9 +74,9 @@ export function playground(view: TokenView): Playground {
     signOut);
 
   // --- Encrypt / decrypt -------------------------------------------------------------------
-  const encKey = keyPicker('Encryption key', has(CKA_ENCRYPT));
+  const encKey = keyPicker(has(CKA_ENCRYPT));
   const encMech = mechPicker(CKF_ENCRYPT, encKey);
-  const decKey = keyPicker('Decryption key', has(CKA_DECRYPT));
+  const decKey = keyPicker(has(CKA_DECRYPT));
   const plain = h('textarea', { rows: 2 });
   plain.value = 'attack at dawn';
   const iv = h('input', { 'aria-label': 'IV (hex)', spellcheck: 'false', autocomplete: 'off' });
@@ -103,10 +104,10 @@ export function playground(view: TokenView): Playground {
     encOut);
 
   // --- Wrap / unwrap -------------------------------------------------------------------------
-  const wrapper = keyPicker('Wrapping key', has(CKA_WRAP));
+  const wrapper = keyPicker(has(CKA_WRAP));
   const wrapMech = mechPicker(CKF_WRAP, wrapper);
-  const wrapTarget = keyPicker('Key to wrap', (o) => o.objectClass === CKO_SECRET_KEY || o.objectClass === CKO_PRIVATE_KEY);
-  const unwrapper = keyPicker('Unwrapping key', has(CKA_UNWRAP));
+  const wrapTarget = keyPicker((o) => o.objectClass === CKO_SECRET_KEY || o.objectClass === CKO_PRIVATE_KEY);
+  const unwrapper = keyPicker(has(CKA_UNWRAP));
   const wrapIv = h('input', { 'aria-label': 'Wrap IV (hex)', spellcheck: 'false', autocomplete: 'off' });
   const wrapped = h('textarea', { rows: 3, spellcheck: 'false' });
   const unwrapAs = select([['aes', 'AES secret key'], ['secret', 'Generic secret key']], 'aes');
@@ -154,9 +155,9 @@ export function playground(view: TokenView): Playground {
     digestOut);
 
   // --- Derive ----------------------------------------------------------------------------------
-  const deriveBase = keyPicker('Base key', has(CKA_DERIVE));
+  const deriveBase = keyPicker(has(CKA_DERIVE));
   const deriveMech = mechPicker(CKF_DERIVE, deriveBase);
-  const peer = keyPicker('Other party (EC public key, for ECDH)', (o) => o.objectClass === CKO_PUBLIC_KEY && o.attrs.get(CKA_KEY_TYPE) === CKK_EC);
+  const peer = keyPicker((o) => o.objectClass === CKO_PUBLIC_KEY && o.attrs.get(CKA_KEY_TYPE) === CKK_EC);
   const deriveInfo = h('input', { value: 'vhsm demo session key', autocomplete: 'off' });
   const deriveOut = outcome();
   const deriveCard = card('Derive',
@@ -185,7 +186,7 @@ export function playground(view: TokenView): Playground {
     deriveOut);
 
   // --- Export public keys ----------------------------------------------------------------------------
-  const exportKey = keyPicker('Public key', (o) => o.objectClass === CKO_PUBLIC_KEY);
+  const exportKey = keyPicker((o) => o.objectClass === CKO_PUBLIC_KEY);
   const exported = h('pre', { class: 'out', 'aria-label': 'Exported public key', tabindex: 0 });
   const exportOut = outcome();
   const exportCard = card('Export a public key',
@@ -204,7 +205,7 @@ export function playground(view: TokenView): Playground {
     exportOut, exported);
 
   // --- Certificates --------------------------------------------------------------------------------
-  const certKey = keyPicker('Private key', (o) => o.objectClass === CKO_PRIVATE_KEY && o.attrs.get(CKA_SIGN) === true);
+  const certKey = keyPicker((o) => o.objectClass === CKO_PRIVATE_KEY && o.attrs.get(CKA_SIGN) === true);
   const subject = h('input', { value: 'CN=vhsm demo, O=vhsm', autocomplete: 'off' });
   const certText = h('pre', { class: 'out', 'aria-label': 'Certificate or request', tabindex: 0 });
   const certOut = outcome();
