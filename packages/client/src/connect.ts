@@ -2,7 +2,7 @@
  * connect(): start or join the worker that hosts the token and return this page's application:
  * the remote Cryptoki, the WebCrypto facade, key storage, the call trace, and close().
  */
-import { CKR_DEVICE_ERROR, CKR_FUNCTION_NOT_SUPPORTED, Pkcs11Error } from '@vhsm/pkcs11';
+import { CKR_DEVICE_ERROR, Pkcs11Error } from '@vhsm/pkcs11';
 import type { CryptokiApiV3 } from '@vhsm/pkcs11';
 import { CLIENT_LOCK_PREFIX } from '@vhsm/worker/protocol';
 import type { Endpoint } from '@vhsm/worker/protocol';
@@ -12,13 +12,14 @@ import { VhsmSubtle } from './subtle/subtle.js';
 import type { FacadeOptions } from './subtle/subtle.js';
 import { CallTrace } from './trace.js';
 import type { Trace } from './trace.js';
+import { connectVault } from './vault.js';
 
 export interface ConnectOptions {
   /** 'shared' (one SharedWorker per origin; the default where available) or 'dedicated'. */
   mode?: 'shared' | 'dedicated';
   /** An already constructed Worker or SharedWorker to talk to instead of the packaged one. */
   worker?: Worker | SharedWorker;
-  /** Reserved: the origin of a vault page that owns the token (not available yet). */
+  /** The origin (or page URL) of a vault that owns the token, embedded as an iframe (see vault.ts). */
   vault?: string;
   /** Start with the call trace enabled. */
   trace?: boolean;
@@ -36,9 +37,8 @@ export interface VhsmConnection {
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<VhsmConnection> {
-  if (options.vault !== undefined) {
-    throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, 'connect', 'vault mode is not available yet');
-  }
+  // Vault mode: the token lives in another origin's page (vault.ts), not in a worker of ours.
+  if (options.vault !== undefined) return connectVault({ ...options, vault: options.vault });
   const worker = options.worker ?? startWorker(options.mode ?? (typeof SharedWorker === 'function' ? 'shared' : 'dedicated'));
   const endpoint: Endpoint = 'port' in worker ? worker.port : worker;
   const trace = new CallTrace(options.trace ?? false);
