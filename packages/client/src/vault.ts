@@ -7,7 +7,7 @@
  * plus `{ type: UI, visible }` when the vault needs the user (its PIN dialog): the iframe is shown
  * above the page meanwhile, and hidden again after.
  */
-import { CKR_ARGUMENTS_BAD, CKR_DEVICE_ERROR, Pkcs11Error } from '@vhsm/pkcs11';
+import { CKR_ARGUMENTS_BAD, CKR_DEVICE_ERROR, CKR_FUNCTION_NOT_SUPPORTED, Pkcs11Error } from '@vhsm/pkcs11';
 import type { ConnectOptions, VhsmConnection } from './connect.js';
 import { KeyStorage } from './key-storage.js';
 import { Remote } from './remote.js';
@@ -40,6 +40,9 @@ function vaultUrl(vault: string): URL {
 }
 
 export async function connectVault(options: ConnectOptions & { vault: string }): Promise<VhsmConnection> {
+  if (typeof document === 'undefined') {
+    throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, 'connect', 'vault mode embeds an iframe: it needs a page');
+  }
   const url = vaultUrl(options.vault);
   const iframe = document.createElement('iframe');
   iframe.title = 'vhsm vault';
