@@ -1,5 +1,7 @@
 export { CardChannel, encodeApdu, SW_OK } from './apdu.js';
 export type { Apdu, ApduTransport, Response } from './apdu.js';
+export { decodeCbor, encodeCbor } from './cbor.js';
+export type { CborKey, CborMap, CborValue } from './cbor.js';
 export { CcidReader, findCcidDescriptor, parseCcidDescriptor } from './ccid.js';
 export type { CcidDescriptor, CcidReaderOptions } from './ccid.js';
 export { openUsbToken } from './open.js';
@@ -8,4 +10,11 @@ export { OpenPgpProvider } from './openpgp.js';
 export { PivProvider, PIV_KEY_SLOTS } from './piv.js';
 export { CardProvider } from './provider-base.js';
 export type { CardConnection } from './provider-base.js';
+export {
+  CTAP2_GET_INFO, CTAP2_SELECTION, CTAPHID_CBOR, CTAPHID_PING, CtapHidDevice, framePackets, KEEPALIVE_UP_NEEDED,
+  MessageAssembler,
+} from './ctaphid.js';
+export type { AuthenticatorInfo, TransactOptions } from './ctaphid.js';
+export { FIDO_USAGE_PAGE } from './hid.js';
+export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';

@@ -9,3 +9,5 @@ export { VPCD_PORT, VpcdSession } from './vpcd.js';
 export type { VpcdStream } from './vpcd.js';
 export { OpenPgpCard } from './openpgp-card.js';
 export type { OpenPgpCardOptions } from './openpgp-card.js';
+export { EmulatedFidoDevice } from './fido-device.js';
+export type { EmulatedAuthenticatorOptions } from './fido-device.js';
