@@ -11,7 +11,7 @@ import {
   CKF_END_OF_MESSAGE, CKF_DECRYPT, CKF_DIGEST, CKF_ENCRYPT, CKF_FIND_OBJECTS, CKF_MESSAGE_DECRYPT,
   CKF_MESSAGE_ENCRYPT, CKF_MESSAGE_SIGN, CKF_MESSAGE_VERIFY, CKF_RW_SESSION, CKF_SERIAL_SESSION,
   CKF_SIGN, CKF_TOKEN_PRESENT, CKF_VERIFY, CKG_NO_GENERATE, CKK_GENERIC_SECRET, CKM_AES_GCM,
-  CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_SENSITIVE,
+  CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_ATTRIBUTE_TYPE_INVALID, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_CRYPTOKI_NOT_INITIALIZED,
   CKR_FUNCTION_FAILED, CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED, CKR_GENERAL_ERROR,
   CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_INDIGESTIBLE,
@@ -38,7 +38,7 @@ import type {
 import { accessCheck, canSee } from './access.js';
 import { AttachedSlots } from './attached.js';
 import { bytesArg, handleArg, mechanismArg, stringArg, ulongArg } from './args.js';
-import { buildAttributes, changeAttributes, isKeyClass, readability, secretTypes } from './attributes/rules.js';
+import { buildAttributes, changeAttributes, isKeyClass, isKnownKeyType, readability, secretTypes } from './attributes/rules.js';
 import { copyValue, normalizeTemplate, templateEntries, valuesEqual } from './attributes/values.js';
 import type { AttributeMap } from './attributes/values.js';
 import { Engine, MAX_PIN_LENGTH, MIN_PIN_LENGTH } from './engine.js';
@@ -438,6 +438,10 @@ export class Cryptoki implements CryptokiApiV3 {
       if (typeof objectClass !== 'number') throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_CLASS is required');
       const keyType = values.get(CKA_KEY_TYPE) as number | undefined;
       if (isKeyClass(objectClass) && keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required');
+      // A key type no key class has is a bad value, not a reason to reject the rest of the template.
+      if (keyType !== undefined && ![CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_SECRET_KEY].some((c) => isKnownKeyType(c, keyType))) {
+        throw ckr(CKR_ATTRIBUTE_VALUE_INVALID, `CKA_KEY_TYPE: unknown key type ${keyType}`);
+      }
       this.#checkWrite(s, values);
       let material: NewKeyMaterial | undefined;
       const secret = isKeyClass(objectClass) ? new Set(secretTypes(objectClass, keyType)) : new Set<number>();
@@ -1460,6 +1464,8 @@ export class Cryptoki implements CryptokiApiV3 {
     const objects: EngineObject[] = [];
     const records: ObjectRecord[] = [];
     await token.exclusive(async () => {
+      // Notice a re-initialization by another engine before sealing anything with our keys.
+      await token.syncObjects();
       for (const [attributes, material] of items) {
         const kind = objectKind(attributes);
         const id = kind.token ? this.engine.newTokenObjectId(token) : this.engine.newSessionObjectId();
