@@ -2,6 +2,7 @@
  * The demo end to end, as a person would use it: the token lives in the worker behind connect() and
  * persists in IndexedDB; the attack lab runs every scenario on a spec and a strict token.
  */
+import { readFile } from 'node:fs/promises';
 import type { Locator, Page, TestInfo } from '@playwright/test';
 import { expect, test } from './fixtures.js';
 
@@ -92,6 +93,16 @@ test('init, login, generate, sign, verify; after a reload the key is still there
   await expect(trace).not.toContainText(USER_PIN);
   await expect(trace).not.toContainText(SO_PIN);
   await keep(page, info, 'trace');
+  // The export is the same record as JSON, constants by name, secrets still redacted.
+  await page.getByLabel('Filter').fill('C_Login');
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export JSON' }).click();
+  const exported = await readFile(await (await download).path(), 'utf8');
+  const calls = JSON.parse(exported) as { fn: string; rv: string; args: unknown[] }[];
+  expect(calls.map((c) => `${c.fn} ${c.rv}`)).toEqual(['C_Login CKR_OK', 'C_Login CKR_PIN_INCORRECT', 'C_Login CKR_OK']);
+  expect(calls[1]?.args).toEqual([1, 'CKU_USER', '<redacted>']);
+  expect(exported).not.toContain(USER_PIN);
+  await page.getByLabel('Filter').fill('');
   await page.getByRole('tab', { name: 'Token explorer' }).click();
 
   await page.reload();

@@ -24,10 +24,11 @@ const POSITIONAL: Readonly<Record<string, Readonly<Record<number, (v: number) =>
   C_OpenSession: { 1: (flags) => flagNames(flags, SESSION_FLAGS).map((f) => `CKF_${f}_SESSION`).join('|') },
 };
 
-function showArgs(fn: string, args: readonly unknown[]): string {
+function namedArgs(fn: string, args: readonly unknown[]): unknown[] {
   const names = POSITIONAL[fn];
-  return show(names ? args.map((a, i) => (typeof a === 'number' && names[i] ? names[i](a) : a)) : args);
+  return names ? args.map((a, i) => (typeof a === 'number' && names[i] ? names[i](a) : a)) : [...args];
 }
+const showArgs = (fn: string, args: readonly unknown[]): string => show(namedArgs(fn, args));
 
 export function tracePanel(log: TraceLog): HTMLElement {
   const text = h('input', { type: 'search', placeholder: 'C_Sign, CKR_PIN_INCORRECT, 0x1087…', autocomplete: 'off' });
@@ -78,7 +79,7 @@ export function tracePanel(log: TraceLog): HTMLElement {
   });
 
   const exportJson = (): void => {
-    const blob = new Blob([JSON.stringify(shown(), named, 2)], { type: 'application/json' });
+    const blob = new Blob([JSON.stringify(shown().map((e) => ({ ...e, args: namedArgs(e.fn, e.args) })), named, 2)], { type: 'application/json' });
     const a = h('a', { href: URL.createObjectURL(blob), download: `vhsm-trace-${new Date().toISOString().replace(/[:.]/g, '-')}.json` });
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);

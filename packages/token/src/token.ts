@@ -61,6 +61,12 @@ export class TokenState {
   /** Catch up with writes made by other engines over the same store. */
   async sync(): Promise<void> {
     const record = await this.#store.loadToken(this.slot);
+    // Re-initialized through another engine (another tab): nobody here is logged in to the new
+    // token, and the old token key must not seal anything into it.
+    if (this.record && record?.tokenId !== this.record.tokenId) {
+      this.logins.clear();
+      this.lock();
+    }
     this.record = record;
     if (!record) {
       this.objects.clear();
