@@ -10,7 +10,7 @@ import {
   CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_NOT_INITIALIZED, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE,
   CKR_PIN_LOCKED, CKR_SESSION_READ_ONLY, CKR_USER_ALREADY_LOGGED_IN, CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
   CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED, CKR_USER_TYPE_INVALID, CKR_KEY_HANDLE_INVALID,
-  CKS_RO_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki,
+  CKS_RO_PUBLIC_SESSION, CKS_RW_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki,
   MemoryStore, CKA_SENSITIVE, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256,
 } from '@vhsm/token';
 import type { Template } from '@vhsm/token';
@@ -379,6 +379,27 @@ describe('applications and engines', () => {
     const signature = await a.C_Sign(sa, bytes('m'));
     await b.C_VerifyInit(sb, { mechanism: CKM_ECDSA_SHA256 }, publicKey as number);
     expect(await b.C_Verify(sb, bytes('m'), signature)).toBe(true);
+  });
+
+  test('a re-initialization through another Engine logs this one out, so it cannot write under the old token key', async () => {
+    // Two tabs without a SharedWorker are two Engines over one IndexedDB.
+    const store = new MemoryStore();
+    const { p11: a, slot, session: sa } = await userSession({ store });
+    const b = newCryptoki({ store });
+    await b.C_Initialize();
+    await b.C_InitToken(slot, SO_PIN, 'fresh');
+    await expectRv(a.C_CreateObject(sa, privateData), CKR_USER_NOT_LOGGED_IN);
+    expect((await a.C_GetSessionInfo(sa)).state).toBe(CKS_RW_PUBLIC_SESSION);
+    // The new token stays sound for its new user.
+    const sb = await b.C_OpenSession(slot, RW);
+    await b.C_Login(sb, CKU_SO, SO_PIN);
+    await b.C_InitPIN(sb, 'new-user-pin');
+    await b.C_Logout(sb);
+    await b.C_Login(sb, CKU_USER, 'new-user-pin');
+    expect(await findAll(b, sb)).toEqual([]);
+    await a.C_Login(sa, CKU_USER, 'new-user-pin');
+    await a.C_CreateObject(sa, privateData);
+    expect(await findAll(b, sb, [{ type: CKA_LABEL, value: 'secret note' }])).toHaveLength(1);
   });
 
   test('token keys survive C_Finalize and C_Initialize', async () => {
