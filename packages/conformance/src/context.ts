@@ -30,8 +30,9 @@ export interface CallRecord {
  * - 'value': JSON of the value, with Uint8Array as hex (deterministic outputs)
  * - 'length': only the byte length (random outputs: signatures, generated keys)
  * - 'handle' / 'handles': symbolic names (#1, #2…) by order of first appearance
+ * - 'session': a session handle's symbolic name (s1, s2…), its own name space
  */
-export type OutputMode = 'none' | 'value' | 'length' | 'handle' | 'handles';
+export type OutputMode = 'none' | 'value' | 'length' | 'handle' | 'handles' | 'session';
 
 export const SO_PIN = '12345678';
 export const USER_PIN = '87654321';
@@ -47,6 +48,8 @@ type Fn = keyof Api;
 export class Context {
   readonly records: CallRecord[] = [];
   readonly #handles = new Map<number, string>();
+  // Session and object handles are separate name spaces in PKCS#11: a token may reuse numbers across them.
+  readonly #sessions = new Map<number, string>();
 
   constructor(readonly p11: Api) {}
 
@@ -60,6 +63,16 @@ export class Context {
     return name;
   }
 
+  /** A session handle's symbolic name (s1, s2…), as `handle` does for objects. */
+  session(h: number): string {
+    let name = this.#sessions.get(h);
+    if (name === undefined) {
+      name = `s${this.#sessions.size + 1}`;
+      this.#sessions.set(h, name);
+    }
+    return name;
+  }
+
   normalize(value: unknown, mode: OutputMode): string {
     switch (mode) {
       case 'none':
@@ -68,6 +81,8 @@ export class Context {
         return value instanceof Uint8Array ? `${value.length} bytes` : JSON.stringify(value);
       case 'handle':
         return typeof value === 'number' ? this.handle(value) : JSON.stringify(value);
+      case 'session':
+        return typeof value === 'number' ? this.session(value) : JSON.stringify(value);
       case 'handles':
         return Array.isArray(value) ? `[${value.map((h: number) => this.handle(h)).join(',')}]` : JSON.stringify(value);
       case 'value':
@@ -104,23 +119,27 @@ export class Context {
     this.records.push({ call: label, rv: '', out: this.normalize(value, 'value') });
   }
 
+  /** The first slot whose token is not initialised (not recorded). */
+  async blankSlot(): Promise<number> {
+    for (const slot of await this.p11.C_GetSlotList(true)) {
+      if (((await this.p11.C_GetTokenInfo(slot)).flags & CKF_TOKEN_INITIALIZED) === 0) return slot;
+    }
+    throw new Error('the backend has no uninitialised token');
+  }
+
+  /** The slot of the token labelled TOKEN_LABEL: SoftHSM2 gives an initialised token a new slot id. */
+  async labelledSlot(): Promise<number> {
+    for (const slot of await this.p11.C_GetSlotList(true)) {
+      if ((await this.p11.C_GetTokenInfo(slot)).label.trimEnd() === TOKEN_LABEL) return slot;
+    }
+    throw new Error('the initialised token is not listed');
+  }
+
   /** C_Initialize, then the first uninitialised token initialised with the SO and user PINs; resolves its slot. */
   async initToken(): Promise<number> {
     await this.call('C_Initialize', []);
-    let blank: number | undefined;
-    for (const slot of (await this.p11.C_GetSlotList(true))) {
-      if (((await this.p11.C_GetTokenInfo(slot)).flags & CKF_TOKEN_INITIALIZED) === 0) {
-        blank = slot;
-        break;
-      }
-    }
-    if (blank === undefined) throw new Error('the backend has no uninitialised token');
-    await this.call('C_InitToken', [blank, SO_PIN, TOKEN_LABEL]);
-    let slot: number | undefined;
-    for (const s of await this.p11.C_GetSlotList(true)) {
-      if ((await this.p11.C_GetTokenInfo(s)).label.trimEnd() === TOKEN_LABEL) slot = s;
-    }
-    if (slot === undefined) throw new Error('the initialised token is not listed');
+    await this.call('C_InitToken', [await this.blankSlot(), SO_PIN, TOKEN_LABEL]);
+    const slot = await this.labelledSlot();
     const session = await this.p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
     await this.call('C_Login', [session, CKU_SO, SO_PIN], 'none', 'SO');
     await this.call('C_InitPIN', [session, USER_PIN]);

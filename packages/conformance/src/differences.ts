@@ -53,6 +53,51 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   ...['C_DecryptInit', 'C_Decrypt', 'the sensitive key came out in clear'].map((call) => ({ scenario: 'wrap/tookan: wrap with a key that can also decrypt', call, reason: TOOKAN })),
   {
+    scenario: 'login/PIN and token management errors',
+    call: 'C_InitToken SO PIN of 2 characters',
+    reason: 'deliberate: vhsm answers a PIN outside 4..64 characters with CKR_PIN_LEN_RANGE, as C_InitPIN and C_SetPIN do; SoftHSM2 answers CKR_PIN_INCORRECT (the code C_InitToken lists for a wrong SO PIN of an initialised token).',
+  },
+  {
+    scenario: 'object/secret key templates',
+    call: 'C_CreateObject AES of 15 bytes',
+    reason: 'vhsm follows the spec: an AES CKA_VALUE is 16, 24 or 32 bytes, so 15 is CKR_ATTRIBUTE_VALUE_INVALID; SoftHSM2 stores the key and fails only when it is used.',
+  },
+  {
+    scenario: 'object/secret key templates',
+    call: 'C_GetAttributeValue defaults',
+    reason: 'deliberate: the spec leaves the default of CKA_EXTRACTABLE to the token; vhsm\'s spec policy defaults to CK_TRUE (WebCrypto\'s extractable keys), SoftHSM2 to CK_FALSE. The strict policy defaults to CK_FALSE.',
+  },
+  {
+    scenario: 'key/generation template errors',
+    call: 'C_GenerateKeyPair EC on an unknown curve',
+    reason: 'vhsm follows the spec: a curve the token does not support is CKR_CURVE_NOT_SUPPORTED (v3.0); SoftHSM2 answers CKR_GENERAL_ERROR.',
+  },
+  {
+    scenario: 'key/generation template errors',
+    call: 'C_GenerateKeyPair EC with CKA_EC_PARAMS not an OID',
+    reason: 'vhsm follows the spec: a CKA_EC_PARAMS that is not a curve\'s DER OID is CKR_ATTRIBUTE_VALUE_INVALID; SoftHSM2 answers CKR_GENERAL_ERROR.',
+  },
+  {
+    scenario: 'key/generation template errors',
+    call: 'C_GenerateKey AES with CKA_CLASS data',
+    reason: 'vhsm follows the spec: a template whose CKA_CLASS contradicts the key generation mechanism is CKR_TEMPLATE_INCONSISTENT; SoftHSM2 answers CKR_ATTRIBUTE_VALUE_INVALID.',
+  },
+  {
+    scenario: 'cipher/key types and data lengths',
+    call: 'C_Decrypt GCM input shorter than the tag',
+    reason: 'vhsm follows the spec: a ciphertext shorter than the tag has a wrong length, CKR_ENCRYPTED_DATA_LEN_RANGE; SoftHSM2 answers CKR_GENERAL_ERROR.',
+  },
+  {
+    scenario: 'sign/key, mechanism and state mismatches',
+    call: 'C_Sign after C_SignUpdate',
+    reason: 'neither code is named by the spec, which only says C_Sign cannot end a multi-part operation: vhsm answers CKR_OPERATION_ACTIVE, SoftHSM2 CKR_OPERATION_NOT_INITIALIZED; both end the operation, as the next row shows.',
+  },
+  {
+    scenario: 'sign/key, mechanism and state mismatches',
+    call: 'C_SignInit RSA mechanism, EC key',
+    reason: 'vhsm follows the spec: a key of the wrong type for the mechanism is CKR_KEY_TYPE_INCONSISTENT at C_SignInit; SoftHSM2 accepts the init.',
+  },
+  {
     scenario: 'derive/ECDH1 P-256 agrees with WebCrypto',
     call: 'C_DeriveKey malformed public point',
     reason: 'vhsm follows the spec: a public value that is not a point is a bad mechanism parameter, CKR_MECHANISM_PARAM_INVALID; SoftHSM2 answers CKR_GENERAL_ERROR.',

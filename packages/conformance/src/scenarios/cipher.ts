@@ -1,7 +1,7 @@
 /** Chapter: encryption and decryption with imported keys (deterministic: compared byte for byte). */
-import { CKA_DECRYPT, CKA_ENCRYPT, CKG_MGF1_SHA1, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_ECB, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA_1 } from '@vhsm/pkcs11';
+import { CKA_DECRYPT, CKA_ENCRYPT, CKG_MGF1_SHA1, CKK_GENERIC_SECRET, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_ECB, CKM_AES_GCM, CKM_RSA_PKCS_OAEP, CKM_SHA_1 } from '@vhsm/pkcs11';
 import { RSA_JWK } from './keys.js';
-import { aesKey, bytes, rsaPrivate } from './material.js';
+import { aesKey, bytes, rsaPrivate, secretKey } from './material.js';
 import type { Scenario } from '../suite.js';
 
 const PLAIN = bytes(100, 4);
@@ -104,6 +104,22 @@ export const cipher: Scenario[] = [
       const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP' }, pub, bytes(32, 9)));
       await t.call('C_DecryptInit', [session, { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA_1, mgf: CKG_MGF1_SHA1 } }, priv]);
       await t.call('C_Decrypt', [session, sealed], 'value');
+    },
+  },
+  {
+    chapter: 'cipher',
+    name: 'key types and data lengths',
+    async run(t) {
+      const { session } = await t.userSession();
+      const k = (await t.call('C_CreateObject', [session, aesKey()], 'handle')) ?? -1;
+      const generic = (await t.call('C_CreateObject', [session, secretKey(CKK_GENERIC_SECRET, bytes(32, 1), [{ type: CKA_ENCRYPT, value: true }])], 'handle')) ?? -1;
+      await t.call('C_EncryptInit', [session, { mechanism: CKM_AES_GCM, parameter: { iv: bytes(12, 5) } }, generic], 'none', 'GCM with a generic secret');
+      await t.call('C_DecryptInit', [session, { mechanism: CKM_AES_GCM, parameter: { iv: bytes(12, 5) } }, k]);
+      await t.call('C_Decrypt', [session, bytes(8, 1)], 'none', 'GCM input shorter than the tag');
+      await t.call('C_DecryptInit', [session, { mechanism: CKM_AES_ECB }, k]);
+      await t.call('C_Decrypt', [session, bytes(20, 1)], 'none', 'ECB, 20 bytes');
+      await t.call('C_EncryptInit', [session, { mechanism: CKM_AES_CBC_PAD, parameter: bytes(16, 7) }, k]);
+      await t.call('C_Encrypt', [session, new Uint8Array(0)], 'value', 'CBC-PAD of nothing');
     },
   },
 ];

@@ -14,11 +14,14 @@ import {
   CKA_PUBLIC_EXPONENT,
   CKA_SENSITIVE,
   CKA_SIGN,
+  CKA_VALUE,
   CKA_VALUE_LEN,
   CKA_VERIFY,
   CKM_AES_KEY_GEN,
   CKM_EC_KEY_PAIR_GEN,
+  CKM_GENERIC_SECRET_KEY_GEN,
   CKM_RSA_PKCS_KEY_PAIR_GEN,
+  CKO_DATA,
 } from '@vhsm/pkcs11';
 import { P256 } from './material.js';
 import type { Scenario } from '../suite.js';
@@ -70,6 +73,21 @@ export const key: Scenario[] = [
       await t.call('C_GetAttributeValue', [session, pair?.publicKey ?? -1, [...GENERATED, { type: CKA_MODULUS_BITS }, { type: CKA_PUBLIC_EXPONENT }]], 'value', 'public');
       const modulus = await t.call('C_GetAttributeValue', [session, pair?.publicKey ?? -1, [{ type: CKA_MODULUS }]]);
       t.note('modulus bytes', (modulus?.[0]?.value as Uint8Array | undefined)?.length);
+    },
+  },
+  {
+    chapter: 'key',
+    name: 'generation template errors',
+    async run(t) {
+      const { session } = await t.userSession();
+      await t.call('C_GenerateKeyPair', [session, { mechanism: CKM_RSA_PKCS_KEY_PAIR_GEN }, [{ type: CKA_VERIFY, value: true }], [{ type: CKA_SIGN, value: true }]], 'none', 'RSA without CKA_MODULUS_BITS');
+      await t.call('C_GenerateKeyPair', [session, { mechanism: CKM_EC_KEY_PAIR_GEN }, [{ type: CKA_EC_PARAMS, value: new Uint8Array([0x06, 0x03, 0x2a, 0x03, 0x04]) }], [{ type: CKA_SIGN, value: true }]], 'none', 'EC on an unknown curve');
+      await t.call('C_GenerateKeyPair', [session, { mechanism: CKM_EC_KEY_PAIR_GEN }, [{ type: CKA_EC_PARAMS, value: new Uint8Array([0x04, 0x02, 0x01, 0x02]) }], [{ type: CKA_SIGN, value: true }]], 'none', 'EC with CKA_EC_PARAMS not an OID');
+      await t.call('C_GenerateKey', [session, { mechanism: CKM_AES_KEY_GEN }, [{ type: CKA_VALUE_LEN, value: 16 }, { type: CKA_CLASS, value: CKO_DATA }]], 'none', 'AES with CKA_CLASS data');
+      const g = (await t.call('C_GenerateKey', [session, { mechanism: CKM_GENERIC_SECRET_KEY_GEN }, [{ type: CKA_VALUE_LEN, value: 40 }, { type: CKA_SENSITIVE, value: false }, { type: CKA_EXTRACTABLE, value: true }]], 'handle', 'generic secret')) ?? -1;
+      await t.call('C_GetAttributeValue', [session, g, [...GENERATED, { type: CKA_VALUE_LEN }, { type: CKA_ALWAYS_SENSITIVE }, { type: CKA_NEVER_EXTRACTABLE }]], 'value', 'generic secret');
+      const v = await t.call('C_GetAttributeValue', [session, g, [{ type: CKA_VALUE }]], 'none', 'generic secret value');
+      t.note('generic secret value bytes', (v?.[0]?.value as Uint8Array | undefined)?.length);
     },
   },
 ];

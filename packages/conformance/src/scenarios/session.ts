@@ -8,8 +8,8 @@ export const session: Scenario[] = [
     name: 'open, inspect, close',
     async run(t) {
       const slotId = await t.initToken();
-      const ro = await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'handle', 'R/O');
-      const rw = await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION | CKF_RW_SESSION], 'handle', 'R/W');
+      const ro = await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION], 'session', 'R/O');
+      const rw = await t.call('C_OpenSession', [slotId, CKF_SERIAL_SESSION | CKF_RW_SESSION], 'session', 'R/W');
       const roInfo = await t.call('C_GetSessionInfo', [ro ?? -1]);
       t.note('R/O state, flags', [roInfo?.state, roInfo?.flags]);
       const rwInfo = await t.call('C_GetSessionInfo', [rw ?? -1]);

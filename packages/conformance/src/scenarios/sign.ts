@@ -133,4 +133,26 @@ export const sign: Scenario[] = [
       await t.call('C_Verify', [session, MESSAGE.subarray(1), sig], 'value', 'other message');
     },
   },
+  {
+    chapter: 'sign',
+    name: 'key, mechanism and state mismatches',
+    async run(t) {
+      const { session } = await t.userSession();
+      const mac = (await t.call('C_CreateObject', [session, hmacKey()], 'handle')) ?? -1;
+      const noSign = (await t.call('C_CreateObject', [session, secretKey(CKK_GENERIC_SECRET, bytes(32, 2), [{ type: CKA_SIGN, value: false }, { type: CKA_VERIFY, value: true }])], 'handle')) ?? -1;
+      const pair = await t.call('C_GenerateKeyPair', [session, { mechanism: CKM_EC_KEY_PAIR_GEN },
+        [{ type: CKA_EC_PARAMS, value: P256 }, { type: CKA_VERIFY, value: true }], [{ type: CKA_SIGN, value: true }]]);
+      await t.call('C_SignInit', [session, { mechanism: CKM_SHA256_HMAC }, noSign], 'none', 'key without CKA_SIGN');
+      await t.call('C_SignFinal', [session], 'none', 'not initialised');
+      await t.call('C_SignInit', [session, { mechanism: CKM_SHA256_HMAC }, mac]);
+      await t.call('C_SignUpdate', [session, MESSAGE]);
+      await t.call('C_Sign', [session, MESSAGE], 'none', 'after C_SignUpdate');
+      await t.call('C_SignFinal', [session], 'value', 'after the refused C_Sign');
+      await t.call('C_VerifyInit', [session, { mechanism: CKM_SHA256_HMAC }, mac]);
+      await t.call('C_VerifyUpdate', [session, MESSAGE]);
+      await t.call('C_VerifyFinal', [session, new Uint8Array(31)], 'value', 'MAC of 31 bytes');
+      // Last: SoftHSM2 accepts this init, and the operation it leaves active would change what follows.
+      await t.call('C_SignInit', [session, { mechanism: CKM_SHA256_RSA_PKCS }, pair?.privateKey ?? -1], 'none', 'RSA mechanism, EC key');
+    },
+  },
 ];
