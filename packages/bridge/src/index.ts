@@ -18,3 +18,5 @@ export type { AuthenticatorInfo, TransactOptions } from './ctaphid.js';
 export { FIDO_USAGE_PAGE } from './hid.js';
 export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';
+export { enrollPrf, prfPin, prfSecret } from './prf.js';
+export type { EnrollPrfOptions, PrfEnrollment } from './prf.js';

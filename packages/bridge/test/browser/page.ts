@@ -1,0 +1,75 @@
+/**
+ * The bridge in a real page: the emulated CCID reader and PIV card injected as the USBDevice, and
+ * the WebAuthn PRF unlock against Chromium's virtual authenticator (set up by the test over CDP).
+ */
+import {
+  CKA_CLASS, CKA_EC_POINT, CKA_ID, CKA_VALUE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKM_ECDSA_SHA256,
+  CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki, Pkcs11Error,
+} from '@vhsm/token';
+import { EmulatedCcidDevice, PivCard } from '../../src/emulator/index.js';
+import { enrollPrf, openUsbToken, prfPin, prfSecret } from '../../src/index.js';
+
+async function findOne(p11: Cryptoki, session: number, objectClass: number, id: number): Promise<number> {
+  await p11.C_FindObjectsInit(session, [{ type: CKA_CLASS, value: objectClass }, { type: CKA_ID, value: Uint8Array.of(id) }]);
+  const [handle] = await p11.C_FindObjects(session);
+  await p11.C_FindObjectsFinal(session);
+  if (handle === undefined) throw new Error(`no object of class ${objectClass} with id ${id}`);
+  return handle;
+}
+
+async function signAndVerify(p11: Cryptoki, session: number, id: number, contextPin?: string): Promise<boolean> {
+  const data = new TextEncoder().encode(`signed in the browser with id ${id}`);
+  await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, await findOne(p11, session, CKO_PRIVATE_KEY, id));
+  if (contextPin) await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, contextPin);
+  const signature = await p11.C_Sign(session, data);
+  const [point] = await p11.C_GetAttributeValue(session, await findOne(p11, session, CKO_PUBLIC_KEY, id), [{ type: CKA_EC_POINT }]);
+  const key = await crypto.subtle.importKey('raw', (point!.value as Uint8Array).slice(2), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature.slice(), data);
+}
+
+async function cardFlow() {
+  const card = new PivCard({ pin: '123456' });
+  const certificate = await card.provision(0x9a, 'browser PIV auth');
+  await card.provision(0x9c, 'browser PIV sign');
+  const device = new EmulatedCcidDevice(card, { level: 'short' });
+  const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+  await p11.C_Initialize();
+  const slot = await p11.attachToken(await openUsbToken(device));
+  const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+  await p11.C_Login(session, CKU_USER, '123456');
+  const [value] = await p11.C_GetAttributeValue(session, await findOne(p11, session, CKO_CERTIFICATE, 1), [{ type: CKA_VALUE }]);
+  const sameCertificate = (value!.value as Uint8Array).every((b, i) => b === certificate[i]) && (value!.value as Uint8Array).length === certificate.length;
+  const verified9a = await signAndVerify(p11, session, 1);
+  const verified9c = await signAndVerify(p11, session, 2, '123456');
+  device.disconnect();
+  await new Promise((r) => setTimeout(r, 0));
+  return { slot, sameCertificate, verified9a, verified9c, slotsAfterUnplug: await p11.C_GetSlotList() };
+}
+
+async function prfFlow() {
+  const enrollment = await enrollPrf({ user: { id: crypto.getRandomValues(new Uint8Array(16)), name: 'alice', displayName: 'Alice' } });
+  const first = await prfSecret(enrollment);
+  const again = await prfSecret(enrollment);
+  const otherSalt = await prfSecret({ ...enrollment, salt: crypto.getRandomValues(new Uint8Array(32)) });
+  // The security key as the user's only factor: its PRF output is the PIN.
+  const p11 = new Cryptoki({ pbkdf2Iterations: 1000 });
+  await p11.C_Initialize();
+  await p11.C_InitToken(0, 'so-pin-1234', 'prf token');
+  const session = await p11.C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+  await p11.C_Login(session, CKU_SO, 'so-pin-1234');
+  await p11.C_InitPIN(session, prfPin(first));
+  await p11.C_Logout(session);
+  let wrongSecretRefused = '';
+  try {
+    await p11.C_Login(session, CKU_USER, prfPin(otherSalt));
+  } catch (e) {
+    wrongSecretRefused = e instanceof Pkcs11Error ? e.message.split(':')[0]! : 'not a Pkcs11Error';
+  }
+  await p11.C_Login(session, CKU_USER, prfPin(await prfSecret(enrollment)));
+  const state = (await p11.C_GetSessionInfo(session)).state;
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return { length: first.length, repeatable: hex(first) === hex(again), saltMatters: hex(first) !== hex(otherSalt), wrongSecretRefused, state };
+}
+
+Object.assign(globalThis, { vhsmBridge: { cardFlow, prfFlow } });
+document.title = 'ready';
