@@ -2,7 +2,7 @@
  * What all applications of one engine share: the tokens (and their objects and PIN counters), the
  * store, the mechanisms, the policy. Each `Cryptoki` is one application on top of an Engine.
  */
-import { CKR_ARGUMENTS_BAD } from '@vhsm/pkcs11';
+import { CKR_ARGUMENTS_BAD, CKR_FUNCTION_FAILED } from '@vhsm/pkcs11';
 import { ckr } from './errors.js';
 import { MechanismRegistry } from './mechanisms/registry.js';
 import type { Policy, PolicyName } from './policy/policy.js';
@@ -83,10 +83,12 @@ export class Engine {
 
   /** Token object ids are random so engines sharing a store never collide. */
   newTokenObjectId(token: TokenState): number {
-    for (;;) {
+    // 48 random bits: a collision is astronomically rare, so repeated ones mean a broken RNG.
+    for (let attempt = 0; attempt < 16; attempt++) {
       const bytes = this.sealer.randomBytes(6);
       const id = bytes.reduce((n, b) => n * 256 + b, 0);
       if (id !== 0 && !token.objects.has(id)) return id;
     }
+    throw ckr(CKR_FUNCTION_FAILED, 'the random number generator keeps repeating itself');
   }
 }
