@@ -67,6 +67,8 @@ export interface CryptokiOptions extends EngineOptions {
 const LIBRARY_VERSION: Version = { major: 0, minor: 1 };
 const CRYPTOKI_VERSION: Version = { major: 3, minor: 0 };
 const MAX_RANDOM_BYTES = 1 << 20;
+/** Private objects unsealed concurrently by a find. */
+const UNSEAL_BATCH = 64;
 
 interface ObjectRef {
   slot: number;
@@ -569,6 +571,12 @@ export class Cryptoki implements CryptokiApiV3 {
         const state = this.#state(s);
         const candidates = [...this.#sessionObjects.values()].filter((o) => o.slot === s.slot);
         for (const o of token.objects.candidates(wanted)) candidates.push(o);
+        // Unseal what this find must read many at a time: one by one, each object would wait for its
+        // own WebCrypto round trip, and the first find after login reads every private object.
+        const sealed = candidates.filter((o) => !o.attributes && canSee(state, { token: o.token, private: o.private }));
+        for (let i = 0; i < sealed.length; i += UNSEAL_BATCH) {
+          await Promise.all(sealed.slice(i, i + UNSEAL_BATCH).map((o) => this.#unseal(token, o)));
+        }
         for (const o of candidates) {
           if (!canSee(state, { token: o.token, private: o.private })) continue;
           await this.#unseal(token, o);
