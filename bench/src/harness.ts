@@ -51,8 +51,14 @@ export async function measureAll<K extends string>(operations: Map<K, Operation>
   const { inFlight, runs } = options;
   const sizes = new Map<K, number>();
   for (const [name, operation] of operations) {
-    // Warm-up: one call per lane (JIT, key caches, lazy unsealing), which also sizes the runs.
-    const warm = await runOnce(operation, inFlight, inFlight);
+    // Warm-up (JIT, key caches, lazy unsealing): batches that double until they take a third of a
+    // run, so microsecond operations are compiled before they count; the last batch sizes the runs.
+    let batch = inFlight;
+    let warm = await runOnce(operation, inFlight, batch);
+    while (options.targetMs > 0 && warm * batch < options.targetMs / 3 && batch < options.maxOps) {
+      batch = Math.min(batch * 2, options.maxOps);
+      warm = await runOnce(operation, inFlight, batch);
+    }
     let ops = inFlight;
     if (options.targetMs > 0) {
       const wanted = Math.ceil(options.targetMs / Math.max(warm, 1e-3));

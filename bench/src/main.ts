@@ -138,7 +138,7 @@ async function runObjectCases(backends: Backends, names: ('vhsm' | 'softhsm')[],
     tokens.set(name, await openToken(backends, name, 8));
     filled.set(name, 0);
   }
-  const stages = [...new Set([...options.objects, ...(loginWanted ? options.loginObjects : [])])].sort((a, b) => a - b);
+  const stages = [...new Set([...(findIds.length > 0 ? options.objects : []), ...(loginWanted ? options.loginObjects : [])])].sort((a, b) => a - b);
   let pbkdf2: Stats | undefined;
   for (const count of stages) {
     const present: ('vhsm' | 'softhsm')[] = [];
@@ -151,7 +151,7 @@ async function runObjectCases(backends: Backends, names: ('vhsm' | 'softhsm')[],
       filled.set(name, count);
       present.push(name);
     }
-    if (options.objects.includes(count)) {
+    if (findIds.length > 0 && options.objects.includes(count)) {
       for (const id of findIds) {
         const by = id === 'find-label' ? 'label' : 'id';
         const operations = new Map(present.map((name) => [name, findOperation(tokens.get(name) as TokenHandle, count, by)]));
