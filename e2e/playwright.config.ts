@@ -48,6 +48,13 @@ export default defineConfig({
       testMatch: /.*\.spec\.ts/,
       timeout: 180_000,
     },
+    {
+      // The cross-origin vault (issue 10): apps on localhost origins, apps/vault on 127.0.0.1.
+      name: 'vault',
+      testDir: './vault',
+      testMatch: /.*\.spec\.ts/,
+      timeout: 180_000,
+    },
     // Regenerates docs/screenshots/*.png from the running demo: only with VHSM_SCREENSHOTS=1.
     ...(process.env.VHSM_SCREENSHOTS === '1'
       ? [{ name: 'demo-screenshots', testDir: './demo', testMatch: /.*\.shots\.ts/, timeout: 300_000 }]
