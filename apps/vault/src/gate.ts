@@ -19,7 +19,7 @@ import {
   isFunctionName, Pkcs11Error,
 } from '@vhsm/pkcs11';
 import type { FunctionName, SerializedPkcs11Error } from '@vhsm/pkcs11';
-import { BATCH, CLOSE, HELLO, MAX_BATCH, PROTOCOL_VERSION, sanitizeArgs, serializeError, transferable } from '@vhsm/worker';
+import { CLOSE, HELLO, PROTOCOL_VERSION, sanitizeArgs, serializeError, transferable } from '@vhsm/worker';
 import type { Endpoint, Reply } from '@vhsm/worker';
 
 /** What the gate asks the user; `origin` is always the embedder's, shown in the dialog. */
@@ -62,6 +62,14 @@ export interface GateOptions {
   lockName?: string;
   onClose?: () => void;
 }
+
+/**
+ * The worker protocol's batch request (`args` = `[[fn, args], …]`, one reply listing the results, the
+ * first failure stops it and names its `index`), which the client sends for Init + operation pairs.
+ * Spelled here until @vhsm/worker exports it (BATCH, MAX_BATCH): the gate must check each call.
+ */
+const BATCH = 'vhsm:batch';
+const MAX_BATCH = 64;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: SerializedPkcs11Error };
 
@@ -235,7 +243,7 @@ export class VaultGate {
       }
       const outcome = await this.#run(entry[0], entry[1] as unknown[]);
       if (!outcome.ok) {
-        this.#post({ id, ok: false, error: outcome.error, index });
+        this.#post({ id, ok: false, error: outcome.error, index } as Reply);
         return;
       }
       results.push(outcome.value);
