@@ -5,18 +5,18 @@
  * the software-token code paths stay untouched.
  */
 import {
-  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_PRIVATE, CKA_SIGN, CKF_HW_SLOT, CKF_LOGIN_REQUIRED,
-  CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN, CKF_TOKEN_INITIALIZED,
-  CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED,
-  CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKO_PRIVATE_KEY, 
-  CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_DEVICE_REMOVED, CKR_KEY_FUNCTION_NOT_PERMITTED,
-  CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID, CKR_OBJECT_HANDLE_INVALID,
-  CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
-  CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SLOT_ID_INVALID,
-  CKR_TOKEN_NOT_PRESENT, CKR_USER_ALREADY_LOGGED_IN,
-  CKR_USER_NOT_LOGGED_IN, CKR_USER_TYPE_INVALID, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS,
-  CKS_RW_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC, CKU_SO,
-  CKU_USER, CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION,
+  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_PRIVATE, CKA_SIGN, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
+  CKF_LOGIN_REQUIRED, CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN,
+  CKF_TOKEN_INITIALIZED, CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
+  CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKM_ECDSA, CKM_RSA_PKCS, CKO_PRIVATE_KEY,
+  CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_DEVICE_REMOVED, CKR_FUNCTION_NOT_SUPPORTED,
+  CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
+  CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
+  CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SESSION_READ_ONLY, CKR_SESSION_READ_ONLY_EXISTS,
+  CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT, CKR_USER_ALREADY_LOGGED_IN,
+  CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKR_USER_TYPE_INVALID, CKS_RO_PUBLIC_SESSION,
+  CKS_RO_USER_FUNCTIONS, CKS_RW_PUBLIC_SESSION, CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_CONTEXT_SPECIFIC,
+  CKU_SO, CKU_USER, CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION,
 } from '@vhsm/pkcs11';
 import type { Attribute, Mechanism, MechanismInfo, SessionInfo, SlotInfo, Template, TokenInfo } from '@vhsm/pkcs11';
 import { bytesArg, handleArg, mechanismArg, stringArg, ulongArg } from './args.js';
@@ -31,6 +31,7 @@ export class AttachedRegistry {
   readonly #providers = new Map<number, TokenProvider>();
   readonly #removed = new Set<number>();
   readonly #unsubscribe = new Map<number, () => void>();
+  readonly #listeners = new Set<(slot: number) => void>();
   #next: number;
 
   constructor(firstSlot: number) {
@@ -41,7 +42,13 @@ export class AttachedRegistry {
     const slot = this.#next++;
     this.#providers.set(slot, provider);
     this.#unsubscribe.set(slot, provider.on('removed', () => this.detach(slot)));
+    for (const listener of this.#listeners) listener(slot);
     return slot;
+  }
+
+  /** Hear of every slot that appears or goes (C_WaitForSlotEvent). */
+  onSlotEvent(listener: (slot: number) => void): void {
+    this.#listeners.add(listener);
   }
 
   /** The device is gone: its slot leaves the list and every call on it fails from now on. */
@@ -50,6 +57,7 @@ export class AttachedRegistry {
     this.#removed.add(slot);
     this.#unsubscribe.get(slot)?.();
     this.#unsubscribe.delete(slot);
+    for (const listener of this.#listeners) listener(slot);
   }
 
   slots(): number[] {
@@ -71,7 +79,7 @@ interface AttachedSession {
   slot: number;
   readWrite: boolean;
   find?: number[];
-  sign?: { key: string; mechanism: Mechanism; needsContextLogin: boolean };
+  sign?: { key: string; mechanism: Mechanism; needsContextLogin: boolean; parts?: Uint8Array[] };
 }
 
 /** One application's sessions, handles and logins on attached slots. */
@@ -80,7 +88,9 @@ export class AttachedSlots {
   readonly #newSessionHandle: () => number;
   readonly #newObjectHandle: () => number;
   readonly #sessions = new Map<number, AttachedSession>();
-  readonly #logins = new Set<number>();
+  readonly #logins = new Map<number, 'user' | 'so'>();
+  /** Slots that appeared or went since the application last asked (C_WaitForSlotEvent). */
+  readonly #events: number[] = [];
   readonly #handles = new Map<number, { slot: number; ref: string }>();
   readonly #handleOf = new Map<string, number>();
 
@@ -88,6 +98,14 @@ export class AttachedSlots {
     this.#registry = registry;
     this.#newSessionHandle = newSessionHandle;
     this.#newObjectHandle = newObjectHandle;
+    registry.onSlotEvent((slot) => {
+      if (!this.#events.includes(slot)) this.#events.push(slot);
+    });
+  }
+
+  /** The next slot with an event, if any (CKF_DONT_BLOCK). */
+  nextEvent(): number | undefined {
+    return this.#events.shift();
   }
 
   hasSession(session: unknown): boolean {
@@ -150,6 +168,7 @@ export class AttachedSlots {
     this.#present(slot, CKR_TOKEN_NOT_PRESENT);
     ulongArg(flags, 'flags');
     if (!(flags & CKF_SERIAL_SESSION)) throw ckr(CKR_SESSION_PARALLEL_NOT_SUPPORTED, 'CKF_SERIAL_SESSION must be set');
+    if (!(flags & CKF_RW_SESSION) && this.#logins.get(slot) === 'so') throw ckr(CKR_SESSION_READ_WRITE_SO_EXISTS, 'the SO is logged in: only read/write sessions');
     const handle = this.#newSessionHandle();
     this.#sessions.set(handle, { handle, slot, readWrite: (flags & CKF_RW_SESSION) !== 0 });
     return handle;
@@ -184,16 +203,20 @@ export class AttachedSlots {
     if (userType === CKU_CONTEXT_SPECIFIC) {
       const pending = s.sign?.needsContextLogin ? s.sign : undefined;
       if (!pending) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no operation needs context-specific login');
-      if (!this.#logins.has(s.slot)) throw ckr(CKR_USER_NOT_LOGGED_IN);
+      if (this.#logins.get(s.slot) !== 'user') throw ckr(CKR_USER_NOT_LOGGED_IN);
       await provider.login('context', text);
       pending.needsContextLogin = false;
       return;
     }
-    // The SO of a card (PIV management key, OpenPGP admin PIN) is not offered through PKCS#11 here.
-    if (userType === CKU_SO) throw ckr(CKR_USER_TYPE_INVALID, 'this device has no SO login through vhsm');
-    if (this.#logins.has(s.slot)) throw ckr(CKR_USER_ALREADY_LOGGED_IN);
-    await provider.login('user', text);
-    this.#logins.add(s.slot);
+    const owner = userType === CKU_SO ? 'so' : 'user';
+    const current = this.#logins.get(s.slot);
+    if (current === owner) throw ckr(CKR_USER_ALREADY_LOGGED_IN);
+    if (current) throw ckr(CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+    if (owner === 'so' && [...this.#sessions.values()].some((x) => x.slot === s.slot && !x.readWrite)) {
+      throw ckr(CKR_SESSION_READ_ONLY_EXISTS, 'close read-only sessions before the SO logs in');
+    }
+    await provider.login(owner, text);
+    this.#logins.set(s.slot, owner);
   }
 
   async logout(session: number): Promise<void> {
@@ -268,10 +291,72 @@ export class AttachedSlots {
     try {
       bytesArg(data, 'data');
       if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
+      if (op.parts) throw ckr(CKR_OPERATION_ACTIVE, 'C_Sign after C_SignUpdate');
       return await this.#provider(s).sign(op.key, op.mechanism, data);
     } finally {
       delete s.sign;
     }
+  }
+
+  /** Multi-part signing: the device signs once, so the parts are gathered here until C_SignFinal. */
+  signUpdate(session: number, data: Uint8Array): void {
+    const s = this.#session(session);
+    const op = s.sign;
+    if (!op) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no sign operation is active');
+    try {
+      bytesArg(data, 'data');
+      if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
+      if (SINGLE_PART.has(op.mechanism.mechanism)) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, `${ckmName(op.mechanism.mechanism)} is single-part`);
+      (op.parts ??= []).push(data.slice());
+    } catch (e) {
+      delete s.sign;
+      throw e;
+    }
+  }
+
+  async signFinal(session: number): Promise<Uint8Array> {
+    const s = this.#session(session);
+    const op = s.sign;
+    if (!op) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no sign operation is active');
+    try {
+      if (op.needsContextLogin) throw ckr(CKR_USER_NOT_LOGGED_IN, 'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first');
+      const parts = op.parts ?? [];
+      const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        data.set(p, at);
+        at += p.length;
+      }
+      return await this.#provider(s).sign(op.key, op.mechanism, data);
+    } finally {
+      delete s.sign;
+    }
+  }
+
+  // ------------------------------------------------------------------ objects made on the device
+
+  async generateKeyPair(session: number, mechanism: Mechanism, publicTemplate: Template, privateTemplate: Template): Promise<{ publicKey: number; privateKey: number }> {
+    const s = this.#session(session);
+    const m = mechanismArg(mechanism);
+    const pub = asTemplate(normalizeTemplate(publicTemplate));
+    const priv = asTemplate(normalizeTemplate(privateTemplate));
+    const provider = this.#provider(s);
+    const info = provider.mechanisms().get(m.mechanism);
+    if (!info || !(info.flags & CKF_GENERATE_KEY_PAIR) || !provider.generateKeyPair) {
+      throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot generate a key pair on this device`);
+    }
+    if (!s.readWrite) throw ckr(CKR_SESSION_READ_ONLY, 'objects on the device need a read/write session');
+    const refs = await provider.generateKeyPair(m, pub, priv);
+    return { publicKey: this.#handleFor(s.slot, refs.publicKey), privateKey: this.#handleFor(s.slot, refs.privateKey) };
+  }
+
+  async createObject(session: number, template: Template): Promise<number> {
+    const s = this.#session(session);
+    const values = asTemplate(normalizeTemplate(template));
+    const provider = this.#provider(s);
+    if (!provider.createObject) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, 'this device stores no objects');
+    if (!s.readWrite) throw ckr(CKR_SESSION_READ_ONLY, 'objects on the device need a read/write session');
+    return this.#handleFor(s.slot, await provider.createObject(values));
   }
 
   // ------------------------------------------------------------------ internals
@@ -300,7 +385,9 @@ export class AttachedSlots {
   }
 
   #state(s: AttachedSession): number {
-    if (this.#logins.has(s.slot)) return s.readWrite ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+    const login = this.#logins.get(s.slot);
+    if (login === 'so') return CKS_RW_SO_FUNCTIONS;
+    if (login === 'user') return s.readWrite ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
     return s.readWrite ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
   }
 
@@ -315,7 +402,7 @@ export class AttachedSlots {
   }
 
   async #visible(s: AttachedSession): Promise<readonly ProviderObject[]> {
-    const loggedIn = this.#logins.has(s.slot);
+    const loggedIn = this.#logins.get(s.slot) === 'user';
     const objects = await this.#provider(s).objects();
     return objects.filter((o) => loggedIn || toMap(o.attributes).get(CKA_PRIVATE) !== true);
   }
@@ -339,6 +426,13 @@ export class AttachedSlots {
     }
     return handle;
   }
+}
+
+/** Mechanisms that sign a digest or a block the caller prepared: one part only. */
+const SINGLE_PART = new Set([CKM_ECDSA, CKM_RSA_PKCS]);
+
+function asTemplate(values: AttributeMap): Attribute[] {
+  return [...values].map(([type, value]) => ({ type, value }));
 }
 
 function toMap(attributes: readonly Attribute[]): AttributeMap {

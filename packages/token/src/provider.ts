@@ -28,7 +28,10 @@ export interface ProviderPinState {
   maxRetries?: number;
 }
 
-/** CKU_USER, CKU_SO, or a CKU_CONTEXT_SPECIFIC re-authentication for one operation. */
+/**
+ * CKU_USER, CKU_SO (the device's administrator secret: the PIV management key as hex, the OpenPGP
+ * admin PIN), or a CKU_CONTEXT_SPECIFIC re-authentication for one operation.
+ */
 export type ProviderUser = 'user' | 'so' | 'context';
 
 export interface ProviderObject {
@@ -57,12 +60,13 @@ export interface TokenProvider {
   mechanisms(): ReadonlyMap<number, MechanismInfo>;
   /** One-shot signature with a private key; output in the same format as software keys (ECDSA r||s). */
   sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
-  decrypt?(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
-  /** Key agreement with a private key: the raw shared secret for the peer's public value. */
-  derive?(key: string, mechanism: Mechanism, peerPublic: Uint8Array): Promise<Uint8Array>;
-  /** Generate a key pair in a device slot; resolves to the public key object (the old one is replaced). */
-  generateKeyPair?(key: string, mechanism: Mechanism): Promise<ProviderObject>;
-  writeCertificate?(key: string, der: Uint8Array): Promise<void>;
+  /**
+   * Generate a key pair on the device (C_GenerateKeyPair). The device picks where from the templates
+   * (e.g. CKA_ID for a PIV slot) and resolves to the refs of the new public and private key objects.
+   */
+  generateKeyPair?(mechanism: Mechanism, publicTemplate: readonly Attribute[], privateTemplate: readonly Attribute[]): Promise<{ publicKey: string; privateKey: string }>;
+  /** Store an object the device can hold (C_CreateObject: a certificate for a key slot); resolves to its ref. */
+  createObject?(template: readonly Attribute[]): Promise<string>;
   /** Register a listener; the returned function unregisters it. */
   on(event: ProviderEvent, listener: () => void): () => void;
   close(): Promise<void>;
