@@ -249,8 +249,8 @@ export class Cryptoki implements CryptokiApiV3 {
   C_WaitForSlotEvent(flags?: number): Promise<number | null> {
     return this.#run('C_WaitForSlotEvent', async () => {
       const f = flags === undefined ? 0 : ulongArg(flags, 'flags');
-      // Virtual tokens are never inserted or removed: there is never an event to wait for.
-      if (f & CKF_DONT_BLOCK) return null;
+      // Virtual tokens are never inserted or removed; attached devices come and go.
+      if (f & CKF_DONT_BLOCK) return this.#attached.nextEvent() ?? null;
       throw ckr(CKR_NO_EVENT, 'virtual slots have no events; pass CKF_DONT_BLOCK');
     });
   }
@@ -433,6 +433,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_CreateObject(session: number, template: Template): Promise<number> {
     return this.#run('C_CreateObject', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.createObject(session, template);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       const values = normalizeTemplate(template);
@@ -758,6 +759,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_SignUpdate(session: number, data: Uint8Array): Promise<void> {
     return this.#run('C_SignUpdate', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.signUpdate(session, data);
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
       await this.#endingOnError(s, 'sign', async () => {
@@ -771,6 +773,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_SignFinal(session: number): Promise<Uint8Array> {
     return this.#run('C_SignFinal', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.signFinal(session);
       const s = this.#session(session);
       const op = s.get<SignOp>('sign');
       return this.#ending(s, 'sign', async () => {
@@ -1076,6 +1079,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_GenerateKeyPair(session: number, mechanism: Mechanism, publicTemplate: Template, privateTemplate: Template): Promise<KeyPair> {
     return this.#run('C_GenerateKeyPair', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.generateKeyPair(session, mechanism, publicTemplate, privateTemplate);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       const m = mechanismArg(mechanism);
