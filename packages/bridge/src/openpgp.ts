@@ -8,10 +8,11 @@
 import {
   CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE, CKA_EC_PARAMS,
   CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_KEY_TYPE, CKA_LABEL, CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE,
-  CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_SIGN, CKK_EC, CKM_ECDSA, CKM_ECDSA_SHA1,
-  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_DEVICE_ERROR,
+  CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC,
+  CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DEVICE_ERROR,
   CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT,
-  CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
+  CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TEMPLATE_INCOMPLETE, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
 } from '@vhsm/pkcs11';
 import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
@@ -32,8 +33,10 @@ const HASHES = new Map<number, string | undefined>([
   [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
   [CKM_ECDSA_SHA384, 'SHA-384'], [CKM_ECDSA_SHA512, 'SHA-512'],
 ]);
-const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map(
-  [...HASHES.keys()].map((m) => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]));
+const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
+  ...[...HASHES.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]),
+  [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
+]);
 
 export async function selectOpenPgp(channel: CardChannel): Promise<boolean> {
   const r = await channel.send({ cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: OPENPGP_AID });
@@ -76,7 +79,9 @@ export class OpenPgpProvider extends CardProvider {
     return this.#maxRetries === undefined ? { retriesLeft: retries } : { retriesLeft: retries, maxRetries: this.#maxRetries };
   }
 
+  /** USER: VERIFY PW1 (82, and 81 when it stays valid); CONTEXT_SPECIFIC: VERIFY 81; SO: VERIFY PW3. */
   async login(user: ProviderUser, pin: string): Promise<void> {
+    if (user === 'so') return this.#verifyAdmin(pin);
     const bytes = new TextEncoder().encode(pin);
     if (bytes.length < 6) throw fail(CKR_PIN_LEN_RANGE, 'PW1 has at least 6 characters');
     const oneSignature = (await this.#state()).pwStatus[0] === 0;
@@ -137,21 +142,28 @@ export class OpenPgpProvider extends CardProvider {
   }
 
   /** VERIFY PW3 (the admin PIN), needed to generate keys. */
-  async verifyAdmin(pin: string): Promise<void> {
+  async #verifyAdmin(pin: string): Promise<void> {
+    if (new TextEncoder().encode(pin).length < 8) throw fail(CKR_PIN_LEN_RANGE, 'PW3 has at least 8 characters');
     const r = await this.#send(0x20, 0x00, 0x83, new TextEncoder().encode(pin));
     if (r.sw === 0x6983) throw fail(CKR_PIN_LOCKED, 'PW3 is blocked');
     if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused PW3');
   }
 
-  /** Generate the signature key on the card; resolves to its public key object. */
-  async generateKeyPair(key: string): Promise<ProviderObject> {
-    if (key !== 'sig') throw fail(CKR_KEY_HANDLE_INVALID, 'only the signature key is generated here');
+  /** C_GenerateKeyPair: the signature key (CKA_ID 01), ECDSA P-256, generated on the card after the SO (PW3) login. */
+  async generateKeyPair(mechanism: Mechanism, publicTemplate: readonly Attribute[], privateTemplate: readonly Attribute[]): Promise<{ publicKey: string; privateKey: string }> {
+    if (mechanism.mechanism !== CKM_EC_KEY_PAIR_GEN) throw fail(CKR_MECHANISM_INVALID, 'this driver generates EC P-256 key pairs');
+    const params = publicTemplate.find((a) => a.type === CKA_EC_PARAMS)?.value;
+    if (!(params instanceof Uint8Array)) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
+    if (!equal(params, P256_PARAMS)) throw fail(CKR_CURVE_NOT_SUPPORTED, 'this driver generates P-256 keys');
+    for (const a of [...publicTemplate, ...privateTemplate]) {
+      if (a.type === CKA_ID && !(a.value instanceof Uint8Array && equal(a.value, Uint8Array.of(1)))) {
+        throw fail(CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_ID: only the signature key (01) is generated here');
+      }
+    }
     const r = await this.#send(0x47, 0x80, 0x00, Uint8Array.of(0xb6, 0x00));
-    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'verify PW3 first');
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the SO (PW3) must be logged in');
     if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
-    const found = (await this.objects()).find((o) => o.ref === 'pub:sig');
-    if (!found) throw fail(CKR_DEVICE_ERROR, 'generated key not listed');
-    return found;
+    return { publicKey: 'pub:sig', privateKey: 'sig' };
   }
 
   async #state(): Promise<CardState> {

@@ -8,11 +8,11 @@ import {
   CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CERTIFICATE_TYPE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE,
   CKA_EC_PARAMS, CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_ISSUER, CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL,
   CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SERIAL_NUMBER, CKA_SIGN,
-  CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509, CKF_SIGN, CKK_EC, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
   CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
-  CKR_DEVICE_ERROR, CKR_FUNCTION_FAILED, CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID,
+  CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DEVICE_ERROR, CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID,
   CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED,
-  CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
+  CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
 } from '@vhsm/pkcs11';
 import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
@@ -50,8 +50,10 @@ const HASHES = new Map<number, string | undefined>([
   [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
   [CKM_ECDSA_SHA384, 'SHA-384'], [CKM_ECDSA_SHA512, 'SHA-512'],
 ]);
-const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map(
-  [...HASHES.keys()].map((m) => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]));
+const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
+  ...[...HASHES.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]),
+  [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
+]);
 
 /** Does the card answer SELECT of the PIV application? */
 export async function selectPiv(channel: CardChannel): Promise<boolean> {
@@ -102,7 +104,9 @@ export class PivProvider extends CardProvider {
     return state;
   }
 
-  async login(_user: ProviderUser, pin: string): Promise<void> {
+  /** USER and CONTEXT_SPECIFIC: VERIFY the PIN. SO: the AES-128 management key, as 32 hex digits. */
+  async login(user: ProviderUser, pin: string): Promise<void> {
+    if (user === 'so') return this.#authenticateManagementKey(pin);
     const bytes = new TextEncoder().encode(pin);
     if (bytes.length < 6 || bytes.length > 8) throw fail(CKR_PIN_LEN_RANGE, 'a PIV PIN has 6 to 8 characters');
     const padded = new Uint8Array(8).fill(0xff);
@@ -187,20 +191,57 @@ export class PivProvider extends CardProvider {
   }
 
   /** Prove the AES-128 management key (needed for GENERATE and PUT DATA). */
-  async authenticateManagementKey(key: Uint8Array): Promise<void> {
+  async #authenticateManagementKey(hexKey: string): Promise<void> {
+    if (!/^[0-9a-fA-F]{32}$/.test(hexKey)) throw fail(CKR_PIN_LEN_RANGE, 'the SO PIN is the AES-128 management key as 32 hex digits');
+    const key = Uint8Array.from(hexKey.match(/../g)!, (b) => Number.parseInt(b, 16));
     const challenge = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x81)));
     const template = challenge.sw === SW_OK ? findTlv(challenge.data, 0x7c) : undefined;
     const value = template && findTlv(template.value, 0x81)?.value;
     if (!value || value.length !== 16) throw cardError('GENERAL AUTHENTICATE (management key)', challenge.sw);
-    const k = await crypto.subtle.importKey('raw', key.slice(), 'AES-CBC', false, ['encrypt']);
+    const k = await crypto.subtle.importKey('raw', key, 'AES-CBC', false, ['encrypt']);
+    key.fill(0);
     const encrypted = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, k, value.slice()), 0, 16);
     const r = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x82, encrypted)));
     if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused the management key');
   }
 
-  /** GENERATE ASYMMETRIC KEY PAIR (EC P-256) in a slot; resolves to the new public key object. */
-  async generateKeyPair(key: string): Promise<ProviderObject> {
-    const slot = slotOf(key);
+  /**
+   * C_GenerateKeyPair: CKM_EC_KEY_PAIR_GEN on P-256 in the slot named by CKA_ID (01..04 = 9A..9E),
+   * GENERATE ASYMMETRIC KEY PAIR on the card (after the SO's management-key login).
+   */
+  async generateKeyPair(mechanism: Mechanism, publicTemplate: readonly Attribute[], privateTemplate: readonly Attribute[]): Promise<{ publicKey: string; privateKey: string }> {
+    if (mechanism.mechanism !== CKM_EC_KEY_PAIR_GEN) throw fail(CKR_MECHANISM_INVALID, 'the PIV card generates EC P-256 key pairs');
+    const params = valueOf(publicTemplate, CKA_EC_PARAMS);
+    if (!(params instanceof Uint8Array)) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
+    if (!equal(params, P256_PARAMS)) throw fail(CKR_CURVE_NOT_SUPPORTED, 'this card generates P-256 keys');
+    for (const template of [publicTemplate, privateTemplate]) {
+      if (valueOf(template, CKA_TOKEN) === false) throw fail(CKR_TEMPLATE_INCONSISTENT, 'keys on the card are token objects');
+    }
+    const spec = slotSpec(publicTemplate, privateTemplate);
+    await this.#generate(spec.slot);
+    const key = hex(Uint8Array.of(spec.slot));
+    return { publicKey: `pub:${key}`, privateKey: key };
+  }
+
+  /** C_CreateObject: an X.509 certificate stored in the slot named by its CKA_ID (PUT DATA). */
+  async createObject(template: readonly Attribute[]): Promise<string> {
+    if (valueOf(template, CKA_CLASS) !== CKO_CERTIFICATE) throw fail(CKR_TEMPLATE_INCONSISTENT, 'the PIV card stores certificates only');
+    const type = valueOf(template, CKA_CERTIFICATE_TYPE);
+    if (type !== undefined && type !== CKC_X_509) throw fail(CKR_TEMPLATE_INCONSISTENT, 'the PIV card stores X.509 certificates');
+    if (valueOf(template, CKA_TOKEN) === false) throw fail(CKR_TEMPLATE_INCONSISTENT, 'objects on the card are token objects');
+    const der = valueOf(template, CKA_VALUE);
+    if (!(der instanceof Uint8Array)) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_VALUE (the DER certificate) is required');
+    try {
+      parseCertificate(der);
+    } catch {
+      throw fail(CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE: not an X.509 certificate');
+    }
+    const spec = slotSpec(template, []);
+    await this.#writeCertificate(spec, der);
+    return `cert:${hex(Uint8Array.of(spec.slot))}`;
+  }
+
+  async #generate(slot: number): Promise<void> {
     const r = await this.#send(0x47, 0x00, slot, tlv(0xac, tlv(0x80, Uint8Array.of(ALG_ECC_P256))));
     if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
     if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
@@ -208,14 +249,10 @@ export class PivProvider extends CardProvider {
     const point = template && findTlv(template.value, 0x86)?.value;
     if (!point) throw fail(CKR_DEVICE_ERROR, 'generate response without 7F49/86');
     this.#generated.set(slot, point.slice());
-    const found = (await this.objects()).find((o) => o.ref === `pub:${key}`);
-    if (!found) throw fail(CKR_FUNCTION_FAILED, 'generated key not listed');
-    return found;
   }
 
   /** PUT DATA of the slot's certificate object (DER certificate, uncompressed). */
-  async writeCertificate(key: string, der: Uint8Array): Promise<void> {
-    const spec = PIV_KEY_SLOTS.find((s) => s.slot === slotOf(key))!;
+  async #writeCertificate(spec: SlotSpec, der: Uint8Array): Promise<void> {
     const body = concat([tlv(0x70, der), tlv(0x71, Uint8Array.of(0)), tlv(0xfe)]);
     const r = await this.#send(0xdb, 0x3f, 0xff, concat([tlv(0x5c, objectTag(spec.object)), tlv(0x53, body)]));
     if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
@@ -232,6 +269,23 @@ export class PivProvider extends CardProvider {
   #send(ins: number, p1: number, p2: number, data?: Uint8Array): Promise<Response> {
     return this.guard(() => this.#channel.send(data ? { cla: 0, ins, p1, p2, data, le: 256 } : { cla: 0, ins, p1, p2 }));
   }
+}
+
+function valueOf(template: readonly Attribute[], type: number): Attribute['value'] {
+  return template.find((a) => a.type === type)?.value;
+}
+
+/** The key slot a template names by CKA_ID (OpenSC numbering); both templates must agree. */
+function slotSpec(first: readonly Attribute[], second: readonly Attribute[]): SlotSpec {
+  const ids = [valueOf(first, CKA_ID), valueOf(second, CKA_ID)].filter((v) => v !== undefined);
+  if (ids.length === 0) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_ID (01..04 for 9A, 9C, 9D, 9E) names the card slot');
+  const [id] = ids;
+  if (!(id instanceof Uint8Array) || ids.some((other) => !(other instanceof Uint8Array) || !equal(other, id))) {
+    throw fail(CKR_TEMPLATE_INCONSISTENT, 'the templates name different CKA_IDs');
+  }
+  const spec = PIV_KEY_SLOTS.find((s) => id.length === 1 && s.id === id[0]);
+  if (!spec) throw fail(CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_ID: 01, 02, 03 or 04 (PIV 9A, 9C, 9D, 9E)');
+  return spec;
 }
 
 function objectTag(object: number): Uint8Array {

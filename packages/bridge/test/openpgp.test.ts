@@ -1,7 +1,7 @@
 import {
-  CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_POINT, CKA_ID, CKF_SERIAL_SESSION, CKF_USER_PIN_COUNT_LOW,
-  CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
-  CKR_USER_NOT_LOGGED_IN, CKU_CONTEXT_SPECIFIC, CKU_USER,
+  CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_PARAMS, CKA_EC_POINT, CKA_ID, CKF_RW_SESSION, CKF_SERIAL_SESSION,
+  CKF_USER_PIN_COUNT_LOW, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
+  CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_NOT_LOGGED_IN, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -74,19 +74,30 @@ describe('OpenPGP card through the bridge', () => {
     await expect(p11.C_Login(session, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_PIN_LOCKED));
   });
 
-  it('a blank card lists no key until one is generated under PW3', async () => {
-    const { p11, session, provider } = await attached(false);
+  it('a blank card lists no key until the SO (PW3) generates one', async () => {
+    const { p11, slot, session } = await attached(false);
+    const p256 = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    const generate = () => p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN }, [{ type: CKA_EC_PARAMS, value: p256 }], [{ type: CKA_ID, value: Uint8Array.of(1) }]);
+    await p11.C_CloseSession(session);
+    await expect(generate()).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
+    await expect(p11.C_Login(rw, CKU_SO, '87654321')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_Login(rw, CKU_SO, '12345678');
+    const { publicKey } = await generate();
+    const point = ((await p11.C_GetAttributeValue(rw, publicKey, [{ type: CKA_EC_POINT }]))[0]!.value as Uint8Array).slice(2);
+    await p11.C_Logout(rw);
+    await p11.C_Login(rw, CKU_USER, '123456');
+    const [key] = await find(p11, rw, CKO_PRIVATE_KEY);
+    await p11.C_SignInit(rw, { mechanism: CKM_ECDSA_SHA256 }, key!);
+    await p11.C_Login(rw, CKU_CONTEXT_SPECIFIC, '123456');
+    const data = Uint8Array.of(1, 2, 3);
+    expect(await verify(point, await p11.C_Sign(rw, data), data)).toBe(true);
+  });
+
+  it('lists nothing on a blank card', async () => {
+    const { p11, session } = await attached(false);
     await p11.C_Login(session, CKU_USER, '123456');
     expect(await find(p11, session, CKO_PRIVATE_KEY)).toEqual([]);
-    const pgp = provider as OpenPgpProvider;
-    await expect(pgp.generateKeyPair('sig')).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
-    await pgp.verifyAdmin('12345678');
-    const pub = await pgp.generateKeyPair('sig');
-    const point = (pub.attributes.find((a) => a.type === CKA_EC_POINT)!.value as Uint8Array).slice(2);
-    const [key] = await find(p11, session, CKO_PRIVATE_KEY);
-    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key!);
-    await p11.C_Login(session, CKU_CONTEXT_SPECIFIC, '123456');
-    const data = Uint8Array.of(1, 2, 3);
-    expect(await verify(point, await p11.C_Sign(session, data), data)).toBe(true);
+    expect(await find(p11, session, CKO_PUBLIC_KEY)).toEqual([]);
   });
 });

@@ -1,15 +1,18 @@
 import {
-  CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_POINT, CKA_ID, CKA_LABEL, CKA_VALUE, CKF_SERIAL_SESSION,
-  CKF_USER_PIN_COUNT_LOW, CKM_ECDSA, CKM_ECDSA_SHA256, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
-  CKR_DEVICE_REMOVED, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_USER_NOT_LOGGED_IN,
-  CKU_CONTEXT_SPECIFIC, CKU_USER,
+  CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_PARAMS, CKA_EC_POINT, CKA_ID, CKA_LABEL, CKA_SIGN, CKA_VALUE,
+  CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_USER_PIN_COUNT_LOW, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA256,
+  CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED,
+  CKR_DEVICE_REMOVED, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_SESSION_READ_ONLY_EXISTS,
+  CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_TEMPLATE_INCOMPLETE, CKR_USER_NOT_LOGGED_IN, CKS_RW_SO_FUNCTIONS,
+  CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
-import { openUsbToken, PivProvider } from '../src/index.js';
+import { openUsbToken } from '../src/index.js';
 import { DEFAULT_MANAGEMENT_KEY, EmulatedCcidDevice, PivCard, selfSignedCertificate } from '../src/emulator/index.js';
 
 const code = (rv: number) => ({ code: rv });
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 async function attached(level: 'short' | 'extended' = 'extended') {
   const card = new PivCard({ pin: '123456' });
@@ -96,28 +99,46 @@ describe('PIV PIN and card state', () => {
     await expect(provider.sign('9a', { mechanism: CKM_ECDSA_SHA256 }, Uint8Array.of(1))).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
   });
 
-  it('generates a key on the card and stores its certificate after management-key authentication', async () => {
-    const { p11, session, provider } = await attached();
-    expect(provider).toBeInstanceOf(PivProvider);
-    const piv = provider as PivProvider;
-    await expect(piv.generateKeyPair('9e')).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
-    await expect(piv.authenticateManagementKey(new Uint8Array(16))).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
-    await piv.authenticateManagementKey(DEFAULT_MANAGEMENT_KEY);
-    const pub = await piv.generateKeyPair('9e');
-    const point = pub.attributes.find((a) => a.type === CKA_EC_POINT)!.value as Uint8Array;
-    expect(point.length).toBe(67);
-    // A certificate for the new key (signed here by a stand-in key: the card only stores it).
+  it('the SO (management key) generates a P-256 key in 9E and stores its certificate; the user signs with it in parts', async () => {
+    const { p11, slot, session } = await attached();
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    const p256 = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+    const generate = (id: number | undefined, params = p256) => p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN },
+      [{ type: CKA_EC_PARAMS, value: params }, ...(id === undefined ? [] : [{ type: CKA_ID, value: Uint8Array.of(id) }])], [{ type: CKA_SIGN, value: true }]);
+    // The card itself refuses GENERATE before the management key.
+    await expect(generate(4)).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
+    // A read-only session stands in the way of the SO, as on any token.
+    await expect(p11.C_Login(rw, CKU_SO, hex(DEFAULT_MANAGEMENT_KEY))).rejects.toMatchObject(code(CKR_SESSION_READ_ONLY_EXISTS));
+    await p11.C_CloseSession(session);
+    await expect(p11.C_Login(rw, CKU_SO, 'not hex')).rejects.toMatchObject(code(CKR_PIN_LEN_RANGE));
+    await expect(p11.C_Login(rw, CKU_SO, '00'.repeat(16))).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_Login(rw, CKU_SO, hex(DEFAULT_MANAGEMENT_KEY));
+    expect((await p11.C_GetSessionInfo(rw)).state).toBe(CKS_RW_SO_FUNCTIONS);
+    await expect(p11.C_OpenSession(slot, CKF_SERIAL_SESSION)).rejects.toMatchObject(code(CKR_SESSION_READ_WRITE_SO_EXISTS));
+    await expect(generate(undefined)).rejects.toMatchObject(code(CKR_TEMPLATE_INCOMPLETE));
+    await expect(generate(9)).rejects.toMatchObject(code(CKR_ATTRIBUTE_VALUE_INVALID));
+    await expect(generate(4, Uint8Array.of(0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22))).rejects.toMatchObject(code(CKR_CURVE_NOT_SUPPORTED));
+    const pair = await generate(4);
+    const [ecPoint] = await p11.C_GetAttributeValue(rw, pair.publicKey, [{ type: CKA_EC_POINT }]);
+    const point = (ecPoint!.value as Uint8Array).slice(2);
+    expect(point.length).toBe(65);
+    // A certificate for the new key (signed here by a stand-in key: the card only stores it), long
+    // enough to need GET RESPONSE when read back.
     const stand = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
     const der = await selfSignedCertificate(stand, 'x'.repeat(300), Uint8Array.of(9));
-    await piv.writeCertificate('9e', der);
-    // 9E is usable without the PIN, and its certificate is now listed.
-    const cert = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_ID, value: Uint8Array.of(4) }]);
-    expect((await p11.C_GetAttributeValue(session, cert, [{ type: CKA_VALUE }]))[0]!.value).toEqual(der);
-    const key = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(4) }]);
-    await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key);
-    const signature = await p11.C_Sign(session, Uint8Array.of(1, 2));
-    const verifyKey = await crypto.subtle.importKey('raw', point.slice(2), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, signature.slice(), Uint8Array.of(1, 2))).toBe(true);
+    await expect(p11.C_CreateObject(rw, [{ type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_ID, value: Uint8Array.of(4) }, { type: CKA_VALUE, value: Uint8Array.of(1, 2) }]))
+      .rejects.toMatchObject(code(CKR_ATTRIBUTE_VALUE_INVALID));
+    const cert = await p11.C_CreateObject(rw, [{ type: CKA_CLASS, value: CKO_CERTIFICATE }, { type: CKA_ID, value: Uint8Array.of(4) }, { type: CKA_VALUE, value: der }]);
+    expect((await p11.C_GetAttributeValue(rw, cert, [{ type: CKA_VALUE }]))[0]!.value).toEqual(der);
+    await p11.C_Logout(rw);
+    await p11.C_Login(rw, CKU_USER, '123456');
+    const key = await findOne(p11, rw, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(4) }]);
+    await p11.C_SignInit(rw, { mechanism: CKM_ECDSA_SHA256 }, key);
+    await p11.C_SignUpdate(rw, Uint8Array.of(1, 2));
+    await p11.C_SignUpdate(rw, Uint8Array.of(3));
+    const signature = await p11.C_SignFinal(rw);
+    const verifyKey = await crypto.subtle.importKey('raw', point, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, signature.slice(), Uint8Array.of(1, 2, 3))).toBe(true);
   });
 });
 

@@ -1,10 +1,12 @@
 import {
   CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EXTRACTABLE, CKA_ID, CKA_KEY_TYPE, CKA_PRIVATE, CKA_SENSITIVE,
-  CKA_SIGN, CKA_TOKEN, CKA_VALUE, CKF_SERIAL_SESSION, CKF_SIGN, CKF_USER_PIN_COUNT_LOW,
-  CKF_USER_PIN_FINAL_TRY, CKK_EC, CKM_ECDSA_SHA256, CKM_SHA256_RSA_PKCS, CKO_CERTIFICATE,
-  CKO_PRIVATE_KEY, CKR_ATTRIBUTE_SENSITIVE, CKR_DEVICE_REMOVED, CKR_FUNCTION_NOT_SUPPORTED,
-  CKR_MECHANISM_INVALID, CKR_PIN_INCORRECT, CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT,
-  CKR_USER_NOT_LOGGED_IN, CKU_CONTEXT_SPECIFIC, CKU_USER, Pkcs11Error,
+  CKA_SIGN, CKA_TOKEN, CKA_VALUE, CKF_DONT_BLOCK, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN,
+  CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKK_EC, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA256,
+  CKM_SHA256_RSA_PKCS, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKR_ATTRIBUTE_SENSITIVE, CKR_DEVICE_REMOVED,
+  CKR_FUNCTION_NOT_SUPPORTED, CKR_MECHANISM_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED,
+  CKR_PIN_INCORRECT, CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_SLOT_ID_INVALID,
+  CKR_TOKEN_NOT_PRESENT, CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RW_SO_FUNCTIONS,
+  CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Pkcs11Error,
 } from '@vhsm/pkcs11';
 import type { Mechanism } from '@vhsm/pkcs11';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +31,9 @@ class FakeProvider implements TokenProvider {
   async pinState() {
     return { retriesLeft: this.tries, maxRetries: 3 };
   }
-  async login(_user: string, pin: string) {
+  logins: string[] = [];
+  async login(user: string, pin: string) {
+    this.logins.push(user);
     if (pin !== '123456') {
       this.tries--;
       throw new Pkcs11Error(CKR_PIN_INCORRECT, 'fake');
@@ -44,7 +48,10 @@ class FakeProvider implements TokenProvider {
     return this.objectList;
   }
   mechanisms() {
-    return new Map([[CKM_ECDSA_SHA256, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]]);
+    return new Map([
+      [CKM_ECDSA_SHA256, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }],
+      [CKM_ECDSA, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }],
+    ]);
   }
   async sign(key: string, mechanism: Mechanism, data: Uint8Array) {
     this.signed.push({ key, mechanism, data });
@@ -94,7 +101,7 @@ describe('attached token provider', () => {
     expect(flags & CKF_USER_PIN_COUNT_LOW).not.toBe(0);
     expect(flags & CKF_USER_PIN_FINAL_TRY).not.toBe(0);
     expect(provider.tries).toBe(1);
-    expect(await p11.C_GetMechanismList(slot)).toEqual([CKM_ECDSA_SHA256]);
+    expect(await p11.C_GetMechanismList(slot)).toEqual([CKM_ECDSA_SHA256, CKM_ECDSA]);
   });
 
   it('hides private keys until login, signs through the provider, and keeps key values sensitive', async () => {
@@ -142,5 +149,53 @@ describe('attached token provider', () => {
     await expect(p11.C_GetSlotInfo(slot)).rejects.toMatchObject(code(CKR_SLOT_ID_INVALID));
     await p11.C_CloseSession(s);
     await expect(p11.C_GetSlotInfo(slot + 1)).rejects.toMatchObject(code(CKR_SLOT_ID_INVALID));
+  });
+
+  it('reports attach and removal through C_WaitForSlotEvent(CKF_DONT_BLOCK), once per slot', async () => {
+    const { p11, provider, slot } = await setup();
+    expect(await p11.C_WaitForSlotEvent(CKF_DONT_BLOCK)).toBe(slot);
+    expect(await p11.C_WaitForSlotEvent(CKF_DONT_BLOCK)).toBeNull();
+    provider.unplug();
+    expect(await p11.C_WaitForSlotEvent(CKF_DONT_BLOCK)).toBe(slot);
+    expect(await p11.C_WaitForSlotEvent(CKF_DONT_BLOCK)).toBeNull();
+  });
+
+  it('multi-part signing hands the device the parts joined; a digest mechanism stays single-part', async () => {
+    const { p11, provider, slot } = await setup();
+    const s = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(s, CKU_USER, '123456');
+    await p11.C_FindObjectsInit(s, [{ type: CKA_ID, value: Uint8Array.of(1) }, { type: CKA_CLASS, value: CKO_PRIVATE_KEY }]);
+    const [key] = await p11.C_FindObjects(s);
+    await p11.C_SignInit(s, { mechanism: CKM_ECDSA_SHA256 }, key!);
+    await p11.C_SignUpdate(s, Uint8Array.of(1, 2));
+    await p11.C_SignUpdate(s, Uint8Array.of(3));
+    expect(await p11.C_SignFinal(s)).toEqual(Uint8Array.of(7, 7));
+    expect(provider.signed.at(-1)!.data).toEqual(Uint8Array.of(1, 2, 3));
+    await p11.C_SignInit(s, { mechanism: CKM_ECDSA_SHA256 }, key!);
+    await p11.C_SignUpdate(s, Uint8Array.of(1));
+    await expect(p11.C_Sign(s, Uint8Array.of(1))).rejects.toMatchObject(code(CKR_OPERATION_ACTIVE));
+    await expect(p11.C_SignFinal(s)).rejects.toMatchObject(code(CKR_OPERATION_NOT_INITIALIZED));
+    await p11.C_SignInit(s, { mechanism: CKM_ECDSA }, key!);
+    await expect(p11.C_SignUpdate(s, Uint8Array.of(1))).rejects.toMatchObject(code(CKR_FUNCTION_NOT_SUPPORTED));
+    expect(provider.signed.length).toBe(1);
+  });
+
+  it('the SO logs in on the device: read/write sessions only, private objects stay hidden', async () => {
+    const { p11, provider, slot } = await setup();
+    const ro = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    await expect(p11.C_Login(rw, CKU_SO, '123456')).rejects.toMatchObject(code(CKR_SESSION_READ_ONLY_EXISTS));
+    await p11.C_CloseSession(ro);
+    await p11.C_Login(rw, CKU_SO, '123456');
+    expect(provider.logins.at(-1)).toBe('so');
+    expect((await p11.C_GetSessionInfo(rw)).state).toBe(CKS_RW_SO_FUNCTIONS);
+    await expect(p11.C_OpenSession(slot, CKF_SERIAL_SESSION)).rejects.toMatchObject(code(CKR_SESSION_READ_WRITE_SO_EXISTS));
+    await expect(p11.C_Login(rw, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_USER_ANOTHER_ALREADY_LOGGED_IN));
+    await p11.C_FindObjectsInit(rw, []);
+    expect((await p11.C_FindObjects(rw)).length).toBe(1);
+    await p11.C_FindObjectsFinal(rw);
+    // This provider can neither generate nor store objects.
+    await expect(p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN }, [], [])).rejects.toMatchObject(code(CKR_MECHANISM_INVALID));
+    await expect(p11.C_CreateObject(rw, [{ type: CKA_CLASS, value: CKO_CERTIFICATE }])).rejects.toMatchObject(code(CKR_FUNCTION_NOT_SUPPORTED));
   });
 });
