@@ -75,10 +75,12 @@ async function cases(vhsm: VhsmConnection): Promise<Case[]> {
   ];
 }
 
-async function run(rounds = 3, ms = 1000): Promise<{ results: Result[]; roundTripMicros: number }> {
+/** `only`: run just the cases whose name and in-flight count match (for profiling one case). */
+async function run(rounds = 3, ms = 1000, only?: { name: string; inFlight: number }): Promise<{ results: Result[]; roundTripMicros: number }> {
   const vhsm = await setup();
   const results: Result[] = [];
   for (const c of await cases(vhsm)) {
+    if (only && (c.name !== only.name || c.inFlight !== only.inFlight)) continue;
     await throughput(c.raw, c.inFlight, 200);
     await throughput(c.vhsm, c.inFlight, 200);
     let raw = 0;

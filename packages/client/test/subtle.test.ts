@@ -3,7 +3,7 @@
  * deterministic, verified by the other side where it is randomized.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CKR_KEY_FUNCTION_NOT_PERMITTED } from '../src/index.js';
+import { CKR_KEY_FUNCTION_NOT_PERMITTED, REDACTED } from '../src/index.js';
 import type { VhsmConnection, VhsmCryptoKey, VhsmCryptoKeyPair } from '../src/index.js';
 import { connectTo, initToken, login, newHost } from './helpers.js';
 
@@ -88,6 +88,38 @@ describe('asymmetric algorithms verify against crypto.subtle', () => {
     const imported = await vhsm.subtle.importKey('spki', await native.exportKey('spki', other.publicKey), { name: 'ECDSA', namedCurve }, true, ['verify']);
     const nativeSignature = await native.sign({ name: 'ECDSA', hash: 'SHA-384' }, other.privateKey, data);
     expect(await vhsm.subtle.verify({ name: 'ECDSA', hash: 'SHA-384' }, imported, nativeSignature, data)).toBe(true);
+  });
+
+  it.each(['SHA-1', 'SHA-256', 'SHA-512'])('PBKDF2 (%s) deriveBits and deriveKey; the password stays in the facade', async (hash) => {
+    const password = new TextEncoder().encode('correct horse battery staple');
+    const params = { name: 'PBKDF2', hash, salt: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), iterations: 1000 };
+    const ours = await vhsm.subtle.importKey('raw', password, 'PBKDF2', false, ['deriveBits', 'deriveKey']);
+    expect(ours).toMatchObject({ type: 'secret', extractable: false, algorithm: { name: 'PBKDF2' }, usages: ['deriveBits', 'deriveKey'] });
+    expect(Object.values(ours).some((v) => v instanceof Uint8Array && v.length === password.length)).toBe(false);
+    const theirs = await native.importKey('raw', password, 'PBKDF2', false, ['deriveBits']);
+    vhsm.trace.clear();
+    vhsm.trace.enable();
+    expect(bytes(await vhsm.subtle.deriveBits(params, ours, 384))).toEqual(bytes(await native.deriveBits(params, theirs, 384)));
+    vhsm.trace.disable();
+    const generate = vhsm.trace.records.find((r) => r.fn === 'C_GenerateKey');
+    expect(generate?.args[1]).toMatchObject({ parameter: { password: REDACTED } });
+    const aes = await vhsm.subtle.deriveKey(params, ours, { name: 'AES-GCM', length: 256 }, true, ['encrypt']);
+    expect(aes.algorithm).toEqual({ name: 'AES-GCM', length: 256 });
+    expect(bytes(await vhsm.subtle.exportKey('raw', aes))).toEqual(bytes(await native.deriveBits(params, theirs, 256)));
+    const hmac = await vhsm.subtle.deriveKey(params, ours, { name: 'HMAC', hash: 'SHA-256' }, true, ['sign']);
+    expect(bytes(await vhsm.subtle.exportKey('raw', hmac))).toEqual(bytes(await native.deriveBits(params, theirs, 512)));
+  });
+
+  it('PBKDF2 keys: not extractable, not exportable, a length is required', async () => {
+    const password = new TextEncoder().encode('pw');
+    await expect(vhsm.subtle.importKey('raw', password, 'PBKDF2', true, ['deriveBits'])).rejects.toMatchObject({ name: 'SyntaxError' });
+    await expect(vhsm.subtle.importKey('raw', password, 'PBKDF2', false, ['sign'])).rejects.toMatchObject({ name: 'SyntaxError' });
+    const key = await vhsm.subtle.importKey('raw', password, 'PBKDF2', false, ['deriveBits']);
+    await expect(vhsm.subtle.exportKey('raw', key)).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    const params = { name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(8), iterations: 1 };
+    await expect(vhsm.subtle.deriveBits(params, key, null)).rejects.toMatchObject({ name: 'OperationError' });
+    await expect(vhsm.subtle.deriveBits({ ...params, iterations: 0 }, key, 128)).rejects.toMatchObject({ name: 'OperationError' });
+    await expect(vhsm.subtle.deriveKey(params, key, { name: 'AES-GCM', length: 128 }, false, ['encrypt'])).rejects.toMatchObject({ name: 'InvalidAccessError' });
   });
 
   it('Ed25519 signatures are identical (deterministic)', async () => {

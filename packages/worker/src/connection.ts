@@ -16,10 +16,10 @@ import type { FunctionName, SerializedPkcs11Error } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import type { Engine } from '@vhsm/token';
 import {
-  CLIENT_LOCK_PREFIX, CLOSE, FRESH_OUTPUT_FUNCTIONS, HELLO, PROTOCOL_VERSION, transferable,
+  BATCH, CLIENT_LOCK_PREFIX, CLOSE, compact, FRESH_OUTPUT_FUNCTIONS, HELLO, PROTOCOL_VERSION, transferable,
 } from './protocol.js';
-import type { Endpoint, Reply, Request } from './protocol.js';
-import { sanitizeArgs } from './sanitize.js';
+import type { BatchCall, Endpoint, Reply, Request } from './protocol.js';
+import { sanitizeArgs, sanitizeBatch } from './sanitize.js';
 
 /** Functions whose first argument is not a session, or that change every session of the application. */
 const APPLICATION_WIDE: ReadonlySet<string> = new Set<FunctionName>([
@@ -50,11 +50,42 @@ export interface ConnectionOptions {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 1024;
+/**
+ * Runs `work` in a later task: Prioritized Task Scheduling where it exists (browsers, workers
+ * included), since setTimeout may be clamped; setTimeout elsewhere (Node).
+ */
+const nextTask: (work: () => void) => void = (() => {
+  const scheduler = (globalThis as { scheduler?: { postTask?(work: () => void): Promise<void> } }).scheduler;
+  if (typeof scheduler?.postTask === 'function') return (work) => void scheduler.postTask!(work);
+  return (work) => void setTimeout(work, 0);
+})();
+
+/** A reply and the buffers it transfers. */
+type Outgoing = [reply: Reply, transfer: Transferable[]];
 const NOOP = (): void => undefined;
+/** Orders of a request beside a session handle (handles are positive). */
+const APPLICATION = -1;
+const NO_SESSION = -2;
+
+/** The session every call names, APPLICATION if any call is application-wide or they differ. */
+function orderOf(calls: readonly BatchCall[]): number {
+  let order = NO_SESSION;
+  for (const [fn, args] of calls) {
+    if (APPLICATION_WIDE.has(fn)) return APPLICATION;
+    const session = args[0];
+    const key = typeof session === 'number' && session >= 0 ? session : NO_SESSION;
+    if (calls.length === 1) return key;
+    if (key === NO_SESSION || (order !== NO_SESSION && order !== key)) return APPLICATION;
+    order = key;
+  }
+  return order;
+}
 
 export class Connection {
   readonly #port: Endpoint;
   readonly #cryptoki: Promise<Cryptoki>;
+  /** The Cryptoki once it exists: calls then skip a wait on the promise. */
+  #ready: Cryptoki | undefined;
   readonly #coordinate: Coordinator | undefined;
   readonly #maxInFlight: number;
   readonly #locks: LockManager | undefined;
@@ -65,11 +96,18 @@ export class Connection {
   readonly #sessionTails = new Map<number, Promise<void>>();
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
-  readonly #listener = (event: MessageEvent): void => this.#receive(event.data);
+  /** Replies waiting for the next frame, and the buffers they transfer. */
+  #outbox: Outgoing[] = [];
+  #flushScheduled = false;
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    this.#flushNow();
+  };
+  readonly #listener = (event: MessageEvent): void => this.#receiveFrame(event.data);
 
   constructor(port: Endpoint, options: ConnectionOptions) {
     this.#port = port;
-    this.#cryptoki = Promise.resolve(options.engine).then((engine) => new Cryptoki({ engine }));
+    this.#cryptoki = Promise.resolve(options.engine).then((engine) => (this.#ready = new Cryptoki({ engine })));
     // An engine that failed to start answers every call with its error; do not also report it here.
     this.#cryptoki.catch(NOOP);
     this.#coordinate = options.coordinate;
@@ -100,13 +138,28 @@ export class Connection {
     } catch {
       // Not initialized, or the engine never started: nothing to end.
     }
-    if (farewell) this.#postRaw(farewell);
+    this.#flushNow();
+    if (farewell) this.#send(farewell, []);
     this.#port.close?.();
     this.#onClose?.(this);
   }
 
-  #receive(data: unknown): void {
+  /** A frame is one request, or several sent together (the client coalesces what it sends in one task). */
+  #receiveFrame(data: unknown): void {
     if (this.#closed) return;
+    if (!Array.isArray(data)) {
+      this.#receive(data);
+      return;
+    }
+    if (data.length > this.#maxInFlight) {
+      this.#post({ id: null, ok: false, error: serializeError(new Pkcs11Error(CKR_ARGUMENTS_BAD, 'message', `more than ${this.#maxInFlight} requests in one message`), 'message') }, []);
+      return;
+    }
+    // A frame's elements are requests; a nested array is not (it gets its CKR_ARGUMENTS_BAD).
+    for (let i = 0; i < data.length; i++) this.#receive(Object.hasOwn(data, i) ? data[i] : undefined);
+  }
+
+  #receive(data: unknown): void {
     let id: number | null = null;
     let method = 'message';
     try {
@@ -120,64 +173,90 @@ export class Connection {
       }
       id = rawId;
       const fn = Object.hasOwn(message, 'fn') ? message.fn : undefined;
+      const rawArgs = Object.hasOwn(message, 'args') ? message.args : undefined;
       if (fn === HELLO || fn === CLOSE) {
         method = fn;
-        this.#control(id, fn, sanitizeArgs(Object.hasOwn(message, 'args') ? message.args : [], fn));
+        this.#control(id, fn, sanitizeArgs(rawArgs ?? [], fn));
         return;
       }
-      if (!isFunctionName(fn)) {
-        throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, 'fn: not a Cryptoki function');
+      let calls: BatchCall[];
+      let batch = false;
+      if (fn === BATCH) {
+        method = fn;
+        calls = sanitizeBatch(rawArgs, fn);
+        batch = true;
+      } else {
+        if (!isFunctionName(fn)) {
+          throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, 'fn: not a Cryptoki function');
+        }
+        method = fn;
+        calls = [[fn, sanitizeArgs(rawArgs, fn)]];
       }
-      method = fn;
-      const args = sanitizeArgs(Object.hasOwn(message, 'args') ? message.args : undefined, fn);
       if (this.#inFlight.size >= this.#maxInFlight) {
-        throw new Pkcs11Error(CKR_DEVICE_MEMORY, fn, `more than ${this.#maxInFlight} calls in flight`);
+        throw new Pkcs11Error(CKR_DEVICE_MEMORY, method, `more than ${this.#maxInFlight} calls in flight`);
       }
-      this.#schedule(id, fn, args);
+      this.#schedule(id, calls, batch);
     } catch (e) {
       this.#post({ id, ok: false, error: serializeError(e, method) }, []);
     }
   }
 
-  #schedule(id: number, fn: FunctionName, args: unknown[]): void {
-    const before: Promise<unknown>[] = [this.#barrier];
-    const session = APPLICATION_WIDE.has(fn) ? undefined : args[0];
-    const sessionKey = typeof session === 'number' ? session : undefined;
+  /**
+   * Orders a request against the others: by its session when every call names the same one, as an
+   * application-wide call otherwise (a barrier: after everything before, before everything after).
+   */
+  #schedule(id: number, calls: BatchCall[], batch: boolean): void {
+    const order = orderOf(calls);
+    const call = (): Promise<void> => this.#call(id, calls, batch);
     let run: Promise<void>;
-    if (sessionKey === undefined && !APPLICATION_WIDE.has(fn)) {
+    if (order === NO_SESSION) {
       // No usable session handle: the engine will refuse it; nothing to order it against.
-      run = this.#barrier.then(() => this.#call(id, fn, args));
-    } else if (sessionKey === undefined) {
-      run = Promise.allSettled(this.#inFlight).then(() => this.#call(id, fn, args));
+      run = this.#barrier.then(call);
+    } else if (order === APPLICATION) {
+      run = Promise.allSettled(this.#inFlight).then(call);
       this.#barrier = run;
     } else {
-      const tail = this.#sessionTails.get(sessionKey);
-      if (tail) before.push(tail);
-      run = Promise.all(before).then(() => this.#call(id, fn, args));
-      this.#sessionTails.set(sessionKey, run);
+      const tail = this.#sessionTails.get(order);
+      run = (tail ? Promise.all([this.#barrier, tail]) : this.#barrier).then(call);
+      this.#sessionTails.set(order, run);
     }
     this.#inFlight.add(run);
-    void run.finally(() => {
+    // #call never rejects, so `then` is enough to clean up.
+    void run.then(() => {
       this.#inFlight.delete(run);
-      if (sessionKey !== undefined && this.#sessionTails.get(sessionKey) === run) this.#sessionTails.delete(sessionKey);
+      if (order >= 0 && this.#sessionTails.get(order) === run) this.#sessionTails.delete(order);
     });
   }
 
-  /** Never rejects: every outcome becomes a reply. */
-  async #call(id: number, fn: FunctionName, args: unknown[]): Promise<void> {
+  /** Runs the calls one after the other; never rejects: every outcome becomes a reply. */
+  async #call(id: number, calls: BatchCall[], batch: boolean): Promise<void> {
+    let index = 0;
     try {
-      const cryptoki = await this.#cryptoki;
-      const method = cryptoki[fn] as (...a: unknown[]) => Promise<unknown>;
-      const invoke = (): Promise<unknown> => method.apply(cryptoki, args);
-      const value = this.#coordinate ? await this.#coordinate(fn, WRITE_FUNCTIONS.has(fn), invoke) : await invoke();
+      const cryptoki = this.#ready ?? await this.#cryptoki;
+      const results: unknown[] = [];
       const transfer: Transferable[] = [];
-      if (FRESH_OUTPUT_FUNCTIONS.has(fn)) {
-        const buffer = transferable(value);
-        if (buffer) transfer.push(buffer);
+      const invoke = async (): Promise<void> => {
+        for (; index < calls.length; index++) {
+          const [fn, args] = calls[index] as BatchCall;
+          const value = compact(await (cryptoki[fn] as (...a: unknown[]) => Promise<unknown>).apply(cryptoki, args));
+          if (FRESH_OUTPUT_FUNCTIONS.has(fn)) {
+            const buffer = transferable(value);
+            if (buffer) transfer.push(buffer);
+          }
+          results.push(value);
+        }
+      };
+      if (this.#coordinate) {
+        const [first] = calls[0] as BatchCall;
+        await this.#coordinate(first, calls.some(([fn]) => WRITE_FUNCTIONS.has(fn)), invoke);
+      } else {
+        await invoke();
       }
-      this.#post({ id, ok: true, value }, transfer);
+      this.#post({ id, ok: true, value: batch ? results : results[0] }, transfer);
     } catch (e) {
-      this.#post({ id, ok: false, error: serializeError(e, fn) }, []);
+      const call = calls[index];
+      const error = serializeError(e, call ? call[0] : BATCH);
+      this.#post(batch ? { id, ok: false, error, index } : { id, ok: false, error }, []);
     }
   }
 
@@ -197,11 +276,48 @@ export class Connection {
     this.#post({ id, ok: true, value: { protocol: PROTOCOL_VERSION } }, []);
   }
 
+  /**
+   * Queues a reply. Each message costs far more than its few bytes (in Chromium a reply's
+   * postMessage took ~20 µs of the worker's time), so while other calls are still running the
+   * reply waits one task for them and they leave in one frame; alone, it leaves at once.
+   */
   #post(reply: Reply, transfer: Transferable[]): void {
-    if (!this.#closed) this.#postRaw(reply, transfer);
+    if (this.#closed) return;
+    this.#outbox.push([reply, transfer]);
+    // A call's own run is still counted in #inFlight while it posts its reply.
+    if (this.#inFlight.size > 1) {
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        nextTask(this.#flush);
+      }
+      return;
+    }
+    this.#flushNow();
   }
 
-  #postRaw(reply: Reply, transfer: Transferable[] = []): void {
+  #flushNow(): void {
+    const outbox = this.#outbox;
+    if (outbox.length === 0) return;
+    this.#outbox = [];
+    if (outbox.length === 1) {
+      this.#send(...(outbox[0] as Outgoing));
+      return;
+    }
+    const replies: Reply[] = [];
+    const transfer: Transferable[] = [];
+    for (const [reply, buffers] of outbox) {
+      replies.push(reply);
+      for (const b of buffers) transfer.push(b);
+    }
+    try {
+      this.#port.postMessage(replies, transfer);
+    } catch {
+      // One reply could not be cloned: send them one by one so only that one fails.
+      for (const [reply, buffers] of outbox) this.#send(reply, buffers);
+    }
+  }
+
+  #send(reply: Reply, transfer: Transferable[]): void {
     try {
       this.#port.postMessage(reply, transfer);
     } catch (e) {

@@ -4,7 +4,9 @@
  * module only rebuilds the arguments from plain data — arrays, plain objects, Uint8Arrays and
  * primitives — within size limits, and refuses anything else with CKR_ARGUMENTS_BAD.
  */
-import { CKR_ARGUMENTS_BAD, Pkcs11Error } from '@vhsm/pkcs11';
+import { CKR_ARGUMENTS_BAD, CKR_FUNCTION_NOT_SUPPORTED, isFunctionName, Pkcs11Error } from '@vhsm/pkcs11';
+import { MAX_BATCH } from './protocol.js';
+import type { BatchCall } from './protocol.js';
 
 export const LIMITS = {
   /** No C_ function takes more. */
@@ -29,19 +31,48 @@ interface Budget {
 
 /** Rebuilds `args` from plain data or throws a Pkcs11Error (CKR_ARGUMENTS_BAD) naming the field. */
 export function sanitizeArgs(args: unknown, method: string): unknown[] {
-  const fail = (path: string, why: string): never => {
-    throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, `${path}: ${why}`);
-  };
-  if (!Array.isArray(args)) fail('args', 'expected an array');
-  const list = args as unknown[];
-  if (list.length > LIMITS.args) fail('args', `at most ${LIMITS.args} arguments`);
+  return argList(args, 'args', { nodes: 0, bytes: 0 }, failWith(method));
+}
+
+/**
+ * A batch's `[[fn, args], …]`: at most MAX_BATCH calls, each `fn` on the C_ allow-list
+ * (CKR_FUNCTION_NOT_SUPPORTED otherwise), the arguments of all calls within one message's limits.
+ */
+export function sanitizeBatch(calls: unknown, method: string): BatchCall[] {
+  const fail = failWith(method);
+  if (!Array.isArray(calls)) fail('args', 'expected an array of [fn, args]');
+  const list = calls as unknown[];
+  if (list.length === 0 || list.length > MAX_BATCH) fail('args', `1 to ${MAX_BATCH} calls`);
   const budget: Budget = { nodes: 0, bytes: 0 };
-  const out: unknown[] = [];
-  for (let i = 0; i < list.length; i++) out.push(copy(list[i], `args[${i}]`, 1, budget, fail));
+  const out: BatchCall[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const call = Object.hasOwn(list, i) ? list[i] : undefined;
+    if (!Array.isArray(call) || call.length !== 2) fail(`args[${i}]`, 'expected [fn, args]');
+    const fn: unknown = (call as unknown[])[0];
+    if (!isFunctionName(fn)) throw new Pkcs11Error(CKR_FUNCTION_NOT_SUPPORTED, method, `args[${i}][0]: not a Cryptoki function`);
+    out.push([fn, argList((call as unknown[])[1], `args[${i}][1]`, budget, fail)]);
+  }
   return out;
 }
 
-function copy(value: unknown, path: string, depth: number, budget: Budget, fail: (path: string, why: string) => never): unknown {
+type Fail = (path: string, why: string) => never;
+
+function failWith(method: string): Fail {
+  return (path, why) => {
+    throw new Pkcs11Error(CKR_ARGUMENTS_BAD, method, `${path}: ${why}`);
+  };
+}
+
+function argList(args: unknown, path: string, budget: Budget, fail: Fail): unknown[] {
+  if (!Array.isArray(args)) fail(path, 'expected an array');
+  const list = args as unknown[];
+  if (list.length > LIMITS.args) fail(path, `at most ${LIMITS.args} arguments`);
+  const out: unknown[] = [];
+  for (let i = 0; i < list.length; i++) out.push(copy(list[i], `${path}[${i}]`, 1, budget, fail));
+  return out;
+}
+
+function copy(value: unknown, path: string, depth: number, budget: Budget, fail: Fail): unknown {
   if (++budget.nodes > LIMITS.nodes) fail(path, `more than ${LIMITS.nodes} values in one message`);
   switch (typeof value) {
     case 'undefined':

@@ -28,8 +28,9 @@ class RawPage {
 
   constructor(port: MessagePort) {
     this.port = port;
-    port.on('message', (reply: Reply) => {
-      this.replies.push(reply);
+    // A frame is one reply or several that were ready together.
+    port.on('message', (frame: Reply | Reply[]) => {
+      for (const reply of Array.isArray(frame) ? frame : [frame]) this.replies.push(reply);
       for (const wake of this.#waiters.splice(0)) wake();
     });
   }
@@ -263,7 +264,10 @@ describe('transfer of results', () => {
     const posted: { message: Reply; transfer: Transferable[] }[] = [];
     let deliver!: (data: unknown) => void;
     const endpoint: Endpoint = {
-      postMessage: (message, transfer) => posted.push({ message: message as Reply, transfer }),
+      // Each reply with its frame's transfer list.
+      postMessage: (frame, transfer) => {
+        for (const message of Array.isArray(frame) ? frame as Reply[] : [frame as Reply]) posted.push({ message, transfer });
+      },
       addEventListener: (_type, listener) => (deliver = (data) => listener({ data } as MessageEvent)),
       removeEventListener: () => undefined,
     };
@@ -277,8 +281,9 @@ describe('transfer of results', () => {
     deliver({ id: 3, fn: 'C_GenerateRandom', args: [own, 8192] });
     deliver({ id: 4, fn: 'C_GenerateRandom', args: [own, 16] });
     await expect.poll(() => posted.length).toBe(4);
-    expect(posted[2]?.transfer).toHaveLength(1);
-    expect(posted[3]?.transfer).toHaveLength(0);
+    const sent = (id: number) => posted.find((p) => p.message.id === id) as { message: { value: Uint8Array }; transfer: Transferable[] };
+    expect(sent(3).transfer).toContain(sent(3).message.value.buffer);
+    expect(sent(4).transfer).not.toContain(sent(4).message.value.buffer);
   });
 });
 

@@ -17,8 +17,13 @@ import {
   CKM_RSA_PKCS_OAEP, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_CRYPTOKI_NOT_INITIALIZED,
   CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_UNEXTRACTABLE, CKR_MECHANISM_INVALID,
   CKR_MECHANISM_PARAM_INVALID, CKR_SLOT_ID_INVALID, CKR_TEMPLATE_INCONSISTENT, CKZ_DATA_SPECIFIED, isPkcs11Error,
+  CKM_PKCS5_PBKD2, CKP_PKCS5_PBKD2_HMAC_SHA1, CKP_PKCS5_PBKD2_HMAC_SHA256, CKP_PKCS5_PBKD2_HMAC_SHA384,
+  CKP_PKCS5_PBKD2_HMAC_SHA512, CKZ_SALT_SPECIFIED,
 } from '@vhsm/pkcs11';
-import type { Attribute, CryptokiApiV3, FunctionName, Mechanism, Template } from '@vhsm/pkcs11';
+import type { Attribute, CryptokiApiV3, Mechanism, Template } from '@vhsm/pkcs11';
+import { TRANSFER_THRESHOLD } from '@vhsm/worker/protocol';
+import { batch } from '../batch.js';
+import type { Pkcs11Call } from '../batch.js';
 import {
   FAMILY, HASHES, KEY_TYPE, checkUsages, hashOf, normalize, usageAttributes,
 } from './algorithms.js';
@@ -74,6 +79,14 @@ export interface VhsmCryptoKeyPair {
 }
 
 const SESSION_FLAGS = CKF_SERIAL_SESSION | CKF_RW_SESSION;
+/** PKCS#11's "no object" handle: what a PBKDF2 key names, since its password is held here. */
+const CK_INVALID_HANDLE = 0;
+const PBKDF2_PRF: Readonly<Record<HashName, number>> = {
+  'SHA-1': CKP_PKCS5_PBKD2_HMAC_SHA1, 'SHA-256': CKP_PKCS5_PBKD2_HMAC_SHA256,
+  'SHA-384': CKP_PKCS5_PBKD2_HMAC_SHA384, 'SHA-512': CKP_PKCS5_PBKD2_HMAC_SHA512,
+};
+type InitName = 'C_EncryptInit' | 'C_DecryptInit' | 'C_SignInit' | 'C_VerifyInit';
+type OperationName = 'C_Encrypt' | 'C_Decrypt' | 'C_Sign' | 'C_Verify';
 const NOOP = (): void => undefined;
 
 /** Sessions for operations: borrowed, returned, or closed if an operation failed mid-way. */
@@ -129,6 +142,8 @@ interface Context {
 export class VhsmSubtle {
   readonly #p11: CryptokiApiV3;
   readonly #options: FacadeOptions;
+  /** PBKDF2 keys' passwords: in the facade only, never on the key object, never exportable. */
+  readonly #passwords = new WeakMap<VhsmCryptoKey, Uint8Array>();
   #context: Promise<Context> | undefined;
 
   constructor(pkcs11: CryptokiApiV3, options: FacadeOptions = {}) {
@@ -172,7 +187,7 @@ export class VhsmSubtle {
     return this.#guard(async () => {
       const params = normalize(algorithm);
       this.#check(key, params.name, 'encrypt');
-      const out = await this.#operate('C_EncryptInit', 'C_Encrypt', this.#cipherMechanism(params, key), key, [bytes(data, 'data')]);
+      const out = await this.#operate('C_EncryptInit', 'C_Encrypt', this.#cipherMechanism(params, key), key, bytes(data, 'data'));
       return buffer(out as Uint8Array);
     });
   }
@@ -181,7 +196,7 @@ export class VhsmSubtle {
     return this.#guard(async () => {
       const params = normalize(algorithm);
       this.#check(key, params.name, 'decrypt');
-      const out = await this.#operate('C_DecryptInit', 'C_Decrypt', this.#cipherMechanism(params, key), key, [bytes(data, 'data')]);
+      const out = await this.#operate('C_DecryptInit', 'C_Decrypt', this.#cipherMechanism(params, key), key, bytes(data, 'data'));
       return buffer(out as Uint8Array);
     });
   }
@@ -190,7 +205,7 @@ export class VhsmSubtle {
     return this.#guard(async () => {
       const params = normalize(algorithm);
       this.#check(key, params.name, 'sign');
-      const out = await this.#operate('C_SignInit', 'C_Sign', this.#signMechanism(params, key), key, [bytes(data, 'data')]);
+      const out = await this.#operate('C_SignInit', 'C_Sign', this.#signMechanism(params, key), key, bytes(data, 'data'));
       return buffer(out as Uint8Array);
     });
   }
@@ -199,20 +214,16 @@ export class VhsmSubtle {
     return this.#guard(async () => {
       const params = normalize(algorithm);
       this.#check(key, params.name, 'verify');
-      return (await this.#operate('C_VerifyInit', 'C_Verify', this.#signMechanism(params, key), key, [
-        bytes(data, 'data'), bytes(signature, 'signature'),
-      ])) as boolean;
+      return (await this.#operate('C_VerifyInit', 'C_Verify', this.#signMechanism(params, key), key, bytes(data, 'data'),
+        bytes(signature, 'signature'))) as boolean;
     });
   }
 
   digest(algorithm: AlgorithmIdentifier, data: BufferSource): Promise<ArrayBuffer> {
     return this.#guard(async () => {
-      const hash = hashOf(algorithm);
-      const { pool } = await this.context();
-      const session = await pool.acquire();
-      const init = this.#p11.C_DigestInit(session, { mechanism: HASHES[hash].digest });
-      const op = this.#p11.C_Digest(session, bytes(data, 'data'));
-      return buffer(await settle(pool, session, init, op));
+      const mechanism = { mechanism: HASHES[hashOf(algorithm)].digest };
+      const [message, transfer] = handOver(bytes(data, 'data'));
+      return buffer(await this.#onSession(transfer, (session) => [['C_DigestInit', session, mechanism], ['C_Digest', session, message]]) as Uint8Array);
     });
   }
 
@@ -275,6 +286,13 @@ export class VhsmSubtle {
         if (family === 'kdf' && extractable) throw facadeError('SyntaxError', `${name} keys cannot be extractable`, CKR_TEMPLATE_INCONSISTENT);
         const value = await this.#secretBytes(format, keyData, params, extractable, usages);
         const keyAlgorithm = family === 'kdf' ? { name } : secretAlgorithm(params, value.length * 8);
+        if (name === 'PBKDF2') {
+          // PKCS#11's PBKDF2 is key generation with the password as the mechanism parameter, not a
+          // key: the facade keeps the caller's password and hands it over at each derivation.
+          const key = new VhsmCryptoKey({ type: 'secret', extractable: false, algorithm: keyAlgorithm, usages, handle: CK_INVALID_HANDLE, id, token: false });
+          this.#passwords.set(key, value);
+          return key;
+        }
         if (family === 'aes' && ![16, 24, 32].includes(value.length)) {
           throw facadeError('DataError', 'AES keys are 128, 192 or 256 bits', CKR_TEMPLATE_INCONSISTENT);
         }
@@ -334,14 +352,15 @@ export class VhsmSubtle {
       if (bits !== undefined && (!Number.isInteger(bits) || bits < 0 || bits % 8 !== 0)) {
         throw facadeError('OperationError', 'length: a multiple of 8', CKR_TEMPLATE_INCONSISTENT);
       }
-      if (params.name === 'HKDF' && bits === undefined) throw facadeError('OperationError', 'length: required for HKDF', CKR_TEMPLATE_INCONSISTENT);
-      const mechanism = await this.#deriveMechanism(params, owner);
+      if (params.name !== 'ECDH' && !bits) throw facadeError('OperationError', `length: required for ${params.name}`, CKR_TEMPLATE_INCONSISTENT);
       const template: Template = [
         { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: KEY_TYPE.hmac },
         { type: CKA_TOKEN, value: false }, { type: CKA_EXTRACTABLE, value: true }, { type: CKA_SENSITIVE, value: false },
       ];
-      if (params.name === 'HKDF') template.push({ type: CKA_VALUE_LEN, value: (bits as number) / 8 });
-      const handle = await this.#p11.C_DeriveKey(owner, mechanism, baseKey.handle, template);
+      if (params.name !== 'ECDH') template.push({ type: CKA_VALUE_LEN, value: (bits as number) / 8 });
+      const handle = params.name === 'PBKDF2'
+        ? await this.#p11.C_GenerateKey(owner, this.#pbkdf2Mechanism(params, baseKey), template)
+        : await this.#p11.C_DeriveKey(owner, await this.#deriveMechanism(params, owner), baseKey.handle, template);
       try {
         const [attribute] = await this.#p11.C_GetAttributeValue(owner, handle, [{ type: CKA_VALUE }]);
         const secret = attribute?.value as Uint8Array;
@@ -375,10 +394,12 @@ export class VhsmSubtle {
         }
       }
       const id = randomId();
-      const mechanism = await this.#deriveMechanism(params, owner);
-      const handle = await this.#p11.C_DeriveKey(owner, mechanism, baseKey.handle, [
+      const template: Template = [
         { type: CKA_CLASS, value: CKO_SECRET_KEY }, ...this.#secretTemplate(family, id, extractable, usages), { type: CKA_VALUE_LEN, value: length },
-      ]);
+      ];
+      const handle = params.name === 'PBKDF2'
+        ? await this.#p11.C_GenerateKey(owner, this.#pbkdf2Mechanism(params, baseKey), template)
+        : await this.#p11.C_DeriveKey(owner, await this.#deriveMechanism(params, owner), baseKey.handle, template);
       return new VhsmCryptoKey({ type: 'secret', extractable, algorithm: keyAlgorithm, usages, handle, id, token: false });
     });
   }
@@ -439,12 +460,32 @@ export class VhsmSubtle {
     }
   }
 
-  /** Init and the operation posted back to back on one pooled session: one round trip. */
-  async #operate(init: FunctionName, op: FunctionName, mechanism: Mechanism, key: VhsmCryptoKey, args: unknown[]): Promise<unknown> {
+  /** Init and the operation in one batch on a pooled session: one message, one reply. */
+  #operate(init: InitName, op: OperationName, mechanism: Mechanism, key: VhsmCryptoKey, data: Uint8Array, signature?: Uint8Array): Promise<unknown> {
+    const [message, transfer] = handOver(data);
+    return this.#onSession(transfer, (session) => [
+      [init, session, mechanism, key.handle],
+      (signature === undefined ? [op, session, message] : [op, session, message, signature]) as Pkcs11Call,
+    ]);
+  }
+
+  /**
+   * Runs a two-call batch (Init, operation) on a borrowed session and returns the operation's
+   * result. The session goes back to the pool unless the operation itself failed part-way.
+   */
+  async #onSession(transfer: Transferable[], calls: (session: number) => [Pkcs11Call, Pkcs11Call]): Promise<unknown> {
     const { pool } = await this.context();
     const session = await pool.acquire();
-    const call = (fn: FunctionName, a: unknown[]): Promise<unknown> => (this.#p11[fn] as (...x: unknown[]) => Promise<unknown>)(...a);
-    return settle(pool, session, call(init, [session, mechanism, key.handle]), call(op, [session, ...args]));
+    try {
+      const [, result] = await batch(this.#p11, calls(session), { transfer });
+      pool.release(session);
+      return result;
+    } catch (e) {
+      // A failed Init started nothing: the session is idle. Otherwise it may still hold the operation.
+      if ((e as { index?: unknown }).index === 0) pool.release(session);
+      else pool.discard(session);
+      throw e;
+    }
   }
 
   #cipherMechanism(params: Params, key: VhsmCryptoKey): Mechanism {
@@ -514,6 +555,21 @@ export class VhsmSubtle {
       return { mechanism: CKM_HKDF_DERIVE, parameter };
     }
     throw facadeError('NotSupportedError', `${params.name} derivation is not supported`, CKR_MECHANISM_INVALID);
+  }
+
+  /** CKM_PKCS5_PBKD2 with WebCrypto's Pbkdf2Params and the key's password. */
+  #pbkdf2Mechanism(params: Params, key: VhsmCryptoKey): Mechanism {
+    const password = this.#passwords.get(key);
+    if (password === undefined) throw facadeError('InvalidAccessError', 'not a PBKDF2 key of this facade', CKR_KEY_HANDLE_INVALID);
+    const iterations = params['iterations'];
+    if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1) {
+      throw facadeError('OperationError', 'iterations: a positive integer', CKR_MECHANISM_PARAM_INVALID);
+    }
+    const parameter = {
+      saltSource: CKZ_SALT_SPECIFIED, saltSourceData: bytes(params['salt'], 'salt'), iterations,
+      prf: PBKDF2_PRF[hashOf(params['hash'])], password,
+    };
+    return { mechanism: CKM_PKCS5_PBKD2, parameter };
   }
 
   #secretTemplate(family: Family, id: Uint8Array, extractable: boolean, usages: readonly KeyUsage[]): Template {
@@ -618,24 +674,6 @@ function checkable(name: SigningName, isPrivate: boolean, usage: KeyUsage): bool
   }
 }
 
-async function settle(pool: SessionPool, session: number, init: Promise<unknown>, op: Promise<unknown>): Promise<never | Awaited<typeof op> & Uint8Array> {
-  try {
-    await init;
-  } catch (e) {
-    op.catch(NOOP);
-    pool.discard(session);
-    throw e;
-  }
-  try {
-    const result = await op;
-    pool.release(session);
-    return result as Awaited<typeof op> & Uint8Array;
-  } catch (e) {
-    pool.discard(session);
-    throw e;
-  }
-}
-
 function signingName(name: AlgorithmName): SigningName {
   if (name in HASHES) throw facadeError('NotSupportedError', `${name} is a digest, not a key algorithm`, CKR_MECHANISM_INVALID);
   return name as SigningName;
@@ -716,6 +754,16 @@ function secretLength(curve: CurveName): number {
 
 function randomId(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(8));
+}
+
+/**
+ * Large inputs cross as a copy made here and transferred: one copy instead of structured clone's
+ * two (into the message, then out of it in the worker). The caller's buffer stays untouched.
+ */
+function handOver(data: Uint8Array): [Uint8Array, Transferable[]] {
+  if (data.byteLength < TRANSFER_THRESHOLD) return [data, []];
+  const copy = data.slice();
+  return [copy, [copy.buffer]];
 }
 
 /** BufferSource → Uint8Array over the same bytes (the remote copies what it sends). */
