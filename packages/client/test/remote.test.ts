@@ -1,9 +1,13 @@
+import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { Cryptoki } from '@vhsm/token';
 import {
+  batch, CKA_DECRYPT, CKA_ENCRYPT, CKA_VALUE_LEN, CKM_AES_GCM, CKM_AES_KEY_GEN, CKM_SHA256, CKR_ARGUMENTS_BAD,
   CKA_CLASS, CKA_ID, CKA_LABEL, CKA_TOKEN, CKA_VALUE, CKO_DATA, CKO_SECRET_KEY, CKR_CRYPTOKI_NOT_INITIALIZED,
   CKR_FUNCTION_NOT_SUPPORTED, CKR_PIN_INCORRECT, CKU_USER, FUNCTION_NAMES, Pkcs11Error, connect, findByUri,
   formatUri, parseUri, REDACTED,
 } from '../src/index.js';
+import type { CryptokiApiV3 } from '../src/index.js';
 import { RW, USER_PIN, connectTo, initToken, login, newHost } from './helpers.js';
 
 describe('remote Cryptoki', () => {
@@ -48,6 +52,84 @@ describe('remote Cryptoki', () => {
 
   it('refuses vault mode until the vault exists', async () => {
     await expect(connect({ vault: 'https://vault.example' })).rejects.toMatchObject({ code: CKR_FUNCTION_NOT_SUPPORTED });
+  });
+});
+
+describe('batch()', () => {
+  const gcm = { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } };
+  const aes = (p11: CryptokiApiV3, session: number) => p11.C_GenerateKey(session, { mechanism: CKM_AES_KEY_GEN }, [
+    { type: CKA_VALUE_LEN, value: 16 }, { type: CKA_ENCRYPT, value: true }, { type: CKA_DECRYPT, value: true },
+    { type: 0x2 /* CKA_PRIVATE */, value: false },
+  ]);
+
+  it('sends Init and the operation as one message and resolves with both results', async () => {
+    const connection = await connectTo(newHost());
+    await initToken(connection);
+    const session = await login(connection);
+    const p11 = connection.pkcs11;
+    const key = await aes(p11, session);
+    const [init, ct] = await batch(p11, [['C_EncryptInit', session, gcm, key], ['C_Encrypt', session, new Uint8Array([1, 2, 3])]]);
+    expect(init).toBeUndefined();
+    const [, plain] = await batch(p11, [['C_DecryptInit', session, gcm, key], ['C_Decrypt', session, ct]]);
+    expect(plain).toEqual(new Uint8Array([1, 2, 3]));
+    await connection.close();
+  });
+
+  it('rejects with the first failure and its index, over the worker and over a local Cryptoki alike', async () => {
+    const connection = await connectTo(newHost());
+    await initToken(connection);
+    const remoteSession = await login(connection);
+    const local = new Cryptoki({ pbkdf2Iterations: 1000 });
+    await local.C_Initialize();
+    await local.C_InitToken(0, 'so-pin-1', 'local');
+    const localSession = await local.C_OpenSession(0, RW);
+    for (const [p11, session] of [[connection.pkcs11, remoteSession], [local, localSession]] as const) {
+      const key = await aes(p11, session);
+      const error = await batch(p11, [
+        ['C_EncryptInit', session, gcm, key], ['C_Encrypt', session, 'not bytes' as unknown as Uint8Array], ['C_GenerateRandom', session, 4],
+      ]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Pkcs11Error);
+      expect(error).toMatchObject({ code: CKR_ARGUMENTS_BAD, method: 'C_Encrypt', index: 1 });
+      // The failed C_Encrypt ended the operation: the session takes a new one.
+      await expect(batch(p11, [['C_EncryptInit', session, gcm, key], ['C_Encrypt', session, new Uint8Array(1)]])).resolves.toHaveLength(2);
+    }
+    await connection.close();
+    await local.C_Finalize();
+  });
+
+  it('transfers the buffers it is told to; the facade transfers only its own copies', async () => {
+    const connection = await connectTo(newHost());
+    await initToken(connection);
+    const session = await login(connection);
+    const p11 = connection.pkcs11;
+    const data = new Uint8Array(64 * 1024).fill(9);
+    const [, digest] = await batch(p11, [['C_DigestInit', session, { mechanism: CKM_SHA256 }], ['C_Digest', session, data]], { transfer: [data.buffer] });
+    expect(data.byteLength).toBe(0);
+    const input = new Uint8Array(64 * 1024).fill(9);
+    expect(new Uint8Array(await connection.subtle.digest('SHA-256', input))).toEqual(digest);
+    expect(input.byteLength).toBe(64 * 1024);
+    await connection.close();
+  });
+
+  it('calls made in one task leave in one message', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const host = newHost();
+    host.serve(port1 as unknown as MessagePort);
+    const frames: unknown[] = [];
+    const post = port2.postMessage.bind(port2);
+    port2.postMessage = (message: unknown, transfer?: readonly Transferable[]) => {
+      frames.push(message);
+      post(message, transfer as never);
+    };
+    const connection = await connect({ worker: port2 as unknown as Worker });
+    await connection.pkcs11.C_Initialize();
+    frames.length = 0;
+    const infos = await Promise.all([connection.pkcs11.C_GetInfo(), connection.pkcs11.C_GetInterfaceList(), connection.pkcs11.C_GetInfo()]);
+    expect(infos).toHaveLength(3);
+    expect(frames).toHaveLength(1);
+    expect((frames[0] as { fn: string }[]).map((r) => r.fn)).toEqual(['C_GetInfo', 'C_GetInterfaceList', 'C_GetInfo']);
+    await connection.close();
+    port2.close();
   });
 });
 

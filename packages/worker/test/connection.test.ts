@@ -12,7 +12,7 @@ import {
   CKR_SESSION_HANDLE_INVALID, CKR_USER_NOT_LOGGED_IN, CKU_SO, CKU_USER, ckrName,
 } from '@vhsm/pkcs11';
 import type { SerializedPkcs11Error } from '@vhsm/pkcs11';
-import { CLIENT_LOCK_PREFIX, Host, webLockCoordinator } from '../src/index.js';
+import { CLIENT_LOCK_PREFIX, compact, Host, MAX_BATCH, webLockCoordinator } from '../src/index.js';
 import type { Endpoint, Reply } from '../src/index.js';
 
 const RW = CKF_SERIAL_SESSION | CKF_RW_SESSION;
@@ -202,6 +202,108 @@ describe('a hostile page', () => {
     expect(codes).toContain(CKR_DEVICE_MEMORY);
     expect(codes).toContain(CKR_OK);
     expect(await page.send('C_GetInterfaceList')).toMatchObject({ ok: true });
+  });
+});
+
+describe('batches', () => {
+  it('run their calls in order and answer once with every result', async () => {
+    const { page, session } = await userPage(newHost());
+    const key = await aesKey(page, session);
+    const gcm = { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } };
+    const [init, ct] = (await page.call('vhsm:batch', ['C_EncryptInit', [session, gcm, key]], ['C_Encrypt', [session, new Uint8Array([5, 6])]])) as [unknown, Uint8Array];
+    expect(init).toBeUndefined();
+    expect(ct.length).toBe(2 + 16);
+    expect(await page.call('vhsm:batch', ['C_DecryptInit', [session, gcm, key]], ['C_Decrypt', [session, ct]])).toEqual([undefined, new Uint8Array([5, 6])]);
+  });
+
+  it('stop at the first failure, whose reply names the call by index', async () => {
+    const { page, session } = await userPage(newHost());
+    const key = await aesKey(page, session);
+    const gcm = { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } };
+    const label = { type: 0x3 /* CKA_LABEL */, value: 'after the failure' };
+    const reply = await page.send('vhsm:batch',
+      ['C_EncryptInit', [session, gcm, key]], ['C_Encrypt', [session, 'not bytes']],
+      ['C_CreateObject', [session, [{ type: CKA_CLASS, value: CKO_DATA }, label]]]);
+    expect(reply).toMatchObject({ ok: false, index: 1, error: { code: CKR_ARGUMENTS_BAD, method: 'C_Encrypt' } });
+    // The third call never ran.
+    await page.call('C_FindObjectsInit', session, [label]);
+    expect(await page.call('C_FindObjects', session, 10)).toEqual([]);
+    await page.call('C_FindObjectsFinal', session);
+  });
+
+  const bad: [string, unknown, number][] = [
+    ['not an array', { length: 1 }, CKR_ARGUMENTS_BAD],
+    ['empty', [], CKR_ARGUMENTS_BAD],
+    ['too many calls', Array.from({ length: MAX_BATCH + 1 }, () => ['C_GetInfo', []]), CKR_ARGUMENTS_BAD],
+    ['a call that is not [fn, args]', [['C_GetInfo']], CKR_ARGUMENTS_BAD],
+    ['a function off the allow-list', [['C_GetInfo', []], ['constructor', []]], CKR_FUNCTION_NOT_SUPPORTED],
+    ['a nested batch', [['vhsm:batch', [['C_GetInfo', []]]]], CKR_FUNCTION_NOT_SUPPORTED],
+    ['more values than one message may carry', [0, 1].map(() => ['C_CreateObject', [1, Array.from({ length: 2500 }, () => ({ type: 0 }))]]), CKR_ARGUMENTS_BAD],
+  ];
+  it.each(bad)('refuse %s before running anything', async (_what, calls, code) => {
+    const page = connect(newHost());
+    const reply = await (page.post({ id: 9, fn: 'vhsm:batch', args: calls }), page.reply(9));
+    expect(reply).toMatchObject({ ok: false, error: { code, method: 'vhsm:batch' } });
+    expect(reply.ok === false && reply.index).toBeUndefined();
+    // Nothing ran: the application is still not initialized, and the worker still serves.
+    expect((await page.fails('C_GetSlotList', true)).code).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
+  });
+});
+
+describe('frames', () => {
+  it('a frame of several requests gets each its own reply; a bad element is refused alone', async () => {
+    const page = connect(newHost());
+    page.post([{ id: 1, fn: 'C_GetInterfaceList', args: [] }, 42, [{ id: 3, fn: 'C_GetInfo', args: [] }], { id: 4, fn: 'C_GetSlotList', args: [true] }]);
+    expect(await page.reply(1)).toMatchObject({ ok: true });
+    expect(await page.reply(null)).toMatchObject({ ok: false, error: { code: CKR_ARGUMENTS_BAD } });
+    expect(await page.reply(null)).toMatchObject({ ok: false, error: { code: CKR_ARGUMENTS_BAD } });
+    expect(await page.reply(4)).toMatchObject({ ok: false, error: { code: CKR_CRYPTOKI_NOT_INITIALIZED } });
+    expect(page.replies.find((r) => r.id === 3)).toBeUndefined();
+  });
+
+  it('a frame longer than the in-flight limit is refused whole', async () => {
+    const page = connect(newHost({ maxInFlight: 4 }));
+    page.post(Array.from({ length: 5 }, (_, i) => ({ id: i + 1, fn: 'C_GetInfo', args: [] })));
+    expect(await page.reply(null)).toMatchObject({ ok: false, error: { code: CKR_ARGUMENTS_BAD } });
+    expect(await page.send('C_GetInterfaceList')).toMatchObject({ ok: true });
+    expect(page.replies).toEqual([]);
+  });
+
+  it('replies ready while other calls run leave together', async () => {
+    const frames: unknown[] = [];
+    let deliver!: (data: unknown) => void;
+    const endpoint: Endpoint = {
+      postMessage: (frame) => frames.push(frame),
+      addEventListener: (_type, listener) => (deliver = (data) => listener({ data } as MessageEvent)),
+      removeEventListener: () => undefined,
+    };
+    const host = newHost();
+    host.serve(endpoint);
+    await userPage(host); // initializes the token
+    deliver({ id: 1, fn: 'C_Initialize', args: [] });
+    await expect.poll(() => frames.length).toBe(1);
+    deliver({ id: 2, fn: 'C_OpenSession', args: [0, RW] });
+    await expect.poll(() => frames.length).toBe(2);
+    const session = (frames[1] as { value: number }).value;
+    deliver(Array.from({ length: 8 }, (_, i) => ({ id: 10 + i, fn: 'C_GenerateRandom', args: [session, 4] })));
+    const count = (): number => frames.slice(2).reduce<number>((n, f) => n + (Array.isArray(f) ? f.length : 1), 0);
+    await expect.poll(count).toBe(8);
+    expect(frames.length - 2).toBeLessThan(8);
+  });
+});
+
+describe('compact', () => {
+  it('reduces byte strings to their viewed bytes, allocating only where something changes', () => {
+    const big = new Uint8Array(64).fill(7);
+    const whole = new Uint8Array(4);
+    const args = [1, { mechanism: 2, parameter: { iv: big.subarray(0, 12) } }, [{ type: 3, value: big.subarray(60) }], whole];
+    const out = compact(args) as [number, { parameter: { iv: Uint8Array } }, { value: Uint8Array }[], Uint8Array];
+    expect(out[1].parameter.iv.buffer.byteLength).toBe(12);
+    expect(out[2][0]?.value.buffer.byteLength).toBe(4);
+    expect(out[3]).toBe(whole);
+    expect(args[1]).toEqual({ mechanism: 2, parameter: { iv: big.subarray(0, 12) } });
+    const untouched = [1, { mechanism: 2 }, [{ type: 3, value: whole }]];
+    expect(compact(untouched)).toBe(untouched);
   });
 });
 
