@@ -216,7 +216,7 @@ export class VaultGate {
         await this.close();
       } else if (fn === BATCH) {
         method = BATCH;
-        await this.#batch(id, sanitizeArgs(rawArgs, BATCH));
+        await this.#batch(id, rawArgs);
       } else if (isFunctionName(fn)) {
         method = fn;
         const outcome = this.#run(fn, sanitizeArgs(rawArgs, fn));
@@ -234,14 +234,20 @@ export class VaultGate {
   }
 
   /** A batch runs call by call through the same checks; the first failure stops it. */
-  async #batch(id: number, args: unknown[]): Promise<void> {
-    if (args.length > MAX_BATCH) throw new Pkcs11Error(CKR_ARGUMENTS_BAD, BATCH, `at most ${MAX_BATCH} calls`);
-    const results: unknown[] = [];
-    for (const [index, entry] of args.entries()) {
-      if (!Array.isArray(entry) || entry.length !== 2 || !isFunctionName(entry[0]) || !Array.isArray(entry[1])) {
+  async #batch(id: number, args: unknown): Promise<void> {
+    if (!Array.isArray(args) || args.length > MAX_BATCH) {
+      throw new Pkcs11Error(CKR_ARGUMENTS_BAD, BATCH, `args: expected at most ${MAX_BATCH} calls`);
+    }
+    // Checked whole before any call runs, as one call's arguments would be.
+    const calls = args.map((entry: unknown, index) => {
+      if (!Array.isArray(entry) || entry.length !== 2 || !isFunctionName(entry[0])) {
         throw new Pkcs11Error(CKR_ARGUMENTS_BAD, BATCH, `args[${index}]: expected [fn, args]`);
       }
-      const outcome = await this.#run(entry[0], entry[1] as unknown[]);
+      return [entry[0], sanitizeArgs(entry[1], entry[0])] as const;
+    });
+    const results: unknown[] = [];
+    for (const [index, [fn, callArgs]] of calls.entries()) {
+      const outcome = await this.#run(fn, callArgs);
       if (!outcome.ok) {
         this.#post({ id, ok: false, error: outcome.error, index } as Reply);
         return;
