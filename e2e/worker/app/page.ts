@@ -160,8 +160,11 @@ const api = {
     const replies: { id: unknown; ok: unknown; code?: number; name?: string }[] = [];
     let wake: (() => void) | undefined;
     port.onmessage = (event: MessageEvent) => {
-      const data = event.data as { id: unknown; ok: unknown; error?: { code: number; name: string } };
-      replies.push({ id: data.id, ok: data.ok, ...(data.error ? { code: data.error.code, name: data.error.name } : {}) });
+      // A frame is one reply or several.
+      const frame = event.data as { id: unknown; ok: unknown; error?: { code: number; name: string } } | { id: unknown; ok: unknown; error?: { code: number; name: string } }[];
+      for (const data of Array.isArray(frame) ? frame : [frame]) {
+        replies.push({ id: data.id, ok: data.ok, ...(data.error ? { code: data.error.code, name: data.error.name } : {}) });
+      }
       wake?.();
     };
     const until = async (n: number) => {
@@ -172,11 +175,13 @@ const api = {
       { id: 3, fn: 'C_Initialize', args: 'x' }, { id: 4, fn: 'C_CreateObject', args: [1, JSON.parse('[{"__proto__":{"x":1}}]')] },
       { id: 5, fn: 'C_Encrypt', args: [1, new Float64Array(4)] }, { id: 6, fn: 'C_Encrypt', args: [1, new Blob(['x'])] },
       { id: 7, fn: 'C_Login', args: [1, 1, 'p'.repeat(100_000)] }, { id: 8, fn: 'C_GetSlotList', args: [true] },
+      { id: 9, fn: 'vhsm:batch', args: [['C_GetInfo', []], ['eval', []]] },
     ];
     for (const message of forged) port.postMessage(message);
-    await until(forged.length);
+    // [1, 2, 3] is a frame of three requests, each refused.
+    await until(forged.length + 2);
     port.postMessage({ id: 100, fn: 'C_GetInterfaceList', args: [] });
-    await until(forged.length + 1);
+    await until(forged.length + 3);
     const after = replies.pop();
     port.close();
     return { replies, after };
