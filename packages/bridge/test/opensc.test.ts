@@ -9,17 +9,21 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PivCard, VPCD_PORT, VpcdSession } from '../src/emulator/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OpenPgpCard, PivCard, VPCD_PORT, VpcdSession } from '../src/emulator/index.js';
 import { parseCertificate } from '../src/piv.js';
 
 const run = promisify(execFile);
+// Each pkcs11-tool run binds both emulated cards through pcscd: seconds, not milliseconds.
+vi.setConfig({ testTimeout: 60_000 });
 const MODULE = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 
 let pcscd: ChildProcess | undefined;
 let socket: net.Socket | undefined;
+let pgpSocket: net.Socket | undefined;
 let card: PivCard;
+let pgpPoint: Uint8Array;
 const certs: Record<string, Uint8Array> = {};
 const dir = mkdtempSync(join(tmpdir(), 'vhsm-opensc-'));
 
@@ -33,11 +37,12 @@ async function pivTool(...args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
-async function connectVpcd(deadline: number): Promise<net.Socket> {
+/** vpcd's readers listen on consecutive ports: "Virtual PCD 00 00" on VPCD_PORT, "00 01" on the next. */
+async function connectVpcd(deadline: number, port = VPCD_PORT): Promise<net.Socket> {
   for (;;) {
     try {
       return await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(VPCD_PORT, '127.0.0.1', () => resolve(s));
+        const s = net.connect(port, '127.0.0.1', () => resolve(s));
         s.once('error', reject);
       });
     } catch (e) {
@@ -65,11 +70,16 @@ beforeAll(async () => {
   socket = await connectVpcd(Date.now() + 15_000);
   const session = new VpcdSession(card, { write: (bytes) => socket!.write(bytes) });
   socket.on('data', (chunk: Buffer) => void session.receive(new Uint8Array(chunk)));
+  const pgp = new OpenPgpCard({ pin: '123456', adminPin: '12345678' });
+  pgpPoint = await pgp.provision();
+  pgpSocket = await connectVpcd(Date.now() + 15_000, VPCD_PORT + 1);
+  const pgpSession = new VpcdSession(pgp, { write: (bytes) => pgpSocket!.write(bytes) });
+  pgpSocket.on('data', (chunk: Buffer) => void pgpSession.receive(new Uint8Array(chunk)));
   // pcscd polls the virtual reader: wait until OpenSC sees the token.
   const deadline = Date.now() + 20_000;
   for (;;) {
     const slots = await tool('--list-token-slots').catch(() => '');
-    if (/token label/.test(slots)) break;
+    if (/Virtual PCD 00 00\s+token label/.test(slots) && /OpenPGP card \(User PIN \(sig\)\)/.test(slots)) break;
     if (Date.now() > deadline) throw new Error(`OpenSC never saw the emulated card:\n${slots}`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -77,6 +87,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   socket?.destroy();
+  pgpSocket?.destroy();
   pcscd?.kill();
 });
 
@@ -130,5 +141,29 @@ describe('OpenSC agrees with the PIV emulator (pcscd + vpcd)', () => {
     await expect(tool('--login', '--pin', '999999', '--list-objects')).rejects.toThrow(/CKR_PIN_INCORRECT/);
     // The right PIN afterwards resets the counter.
     expect(await tool('--login', '--pin', '123456', '--list-objects')).toMatch(/PIV AUTH key/);
+  });
+});
+
+describe('OpenSC agrees with the OpenPGP card emulator', () => {
+  const token = ['--token-label', 'OpenPGP card (User PIN (sig))'];
+
+  it('reads the card as OpenPGP 3.4 and lists the signature key with its public point', async () => {
+    const slots = await tool('--list-token-slots');
+    expect(slots).toMatch(/OpenPGP card \(User PIN \(sig\)\)[\s\S]*?hardware version\s+:\s+3\.4[\s\S]*?serial num\s+:\s+fffe01020304/);
+    const listing = await tool(...token, '--login', '--pin', '123456', '--list-objects');
+    expect(listing).toMatch(/Private Key Object; EC\s+label:\s+Signature key\s+ID:\s+01/);
+    const hexPoint = [...pgpPoint].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(listing).toContain(`EC_POINT:   0441${hexPoint}`);
+  });
+
+  it('signs with PSO:CDS (ECDSA-SHA256) and the signature verifies with WebCrypto', async () => {
+    const input = join(dir, 'in-pgp');
+    const output = join(dir, 'sig-pgp');
+    const data = new TextEncoder().encode('oracle data for the OpenPGP card');
+    writeFileSync(input, data);
+    await tool(...token, '--login', '--pin', '123456', '--sign', '--id', '01', '--mechanism', 'ECDSA-SHA256', '--input-file', input, '--output-file', output);
+    const signature = new Uint8Array(readFileSync(output));
+    const key = await crypto.subtle.importKey('raw', pgpPoint.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, data)).toBe(true);
   });
 });

@@ -80,6 +80,8 @@ export class OpenPgpCard extends IsoCard {
       case 0x20: return this.#verify(c);
       case 0x47: return this.#generate(c);
       case 0x2a: return this.#pso(c);
+      // SELECT DATA: which occurrence of the cardholder certificate (7F21) GET DATA reads; all are empty here.
+      case 0xa5: return { sw: c.p1 <= 2 && c.p2 === 0x04 ? SW.OK : SW.WRONG_P1P2 };
       default: return { sw: SW.INS_NOT_SUPPORTED };
     }
   }
@@ -96,6 +98,11 @@ export class OpenPgpCard extends IsoCard {
       case 0x004f: return { data: this.aid, sw: SW.OK };
       case 0x006e: return { data: tlv(0x6e, tlv(0x4f, this.aid), tlv(0x73, this.#discretionary())), sw: SW.OK };
       case 0x00c4: return { data: this.#pwStatus(), sw: SW.OK };
+      // Cardholder related data (name, language, salutation), login data, URL, cardholder certificate: empty here.
+      case 0x0065: return { data: tlv(0x65, tlv(0x5b), tlv(0x5f2d, new TextEncoder().encode('en')), tlv(0x5f35, Uint8Array.of(0x39))), sw: SW.OK };
+      case 0x005e:
+      case 0x5f50:
+      case 0x7f21: return { sw: SW.OK };
       case 0x007a: return { data: tlv(0x7a, tlv(0x93, Uint8Array.of(this.#signatures >> 16, (this.#signatures >> 8) & 0xff, this.#signatures & 0xff))), sw: SW.OK };
       default: return { sw: SW.REF_NOT_FOUND };
     }
