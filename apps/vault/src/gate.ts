@@ -19,7 +19,7 @@ import {
   isFunctionName, Pkcs11Error,
 } from '@vhsm/pkcs11';
 import type { FunctionName, SerializedPkcs11Error } from '@vhsm/pkcs11';
-import { CLOSE, HELLO, PROTOCOL_VERSION, sanitizeArgs, serializeError, transferable } from '@vhsm/worker';
+import { BATCH, CLOSE, HELLO, MAX_BATCH, PROTOCOL_VERSION, sanitizeArgs, serializeError, transferable } from '@vhsm/worker';
 import type { Endpoint, Reply } from '@vhsm/worker';
 
 /** What the gate asks the user; `origin` is always the embedder's, shown in the dialog. */
@@ -63,13 +63,8 @@ export interface GateOptions {
   onClose?: () => void;
 }
 
-/**
- * The worker protocol's batch request (`args` = `[[fn, args], …]`, one reply listing the results, the
- * first failure stops it and names its `index`), which the client sends for Init + operation pairs.
- * Spelled here until @vhsm/worker exports it (BATCH, MAX_BATCH): the gate must check each call.
- */
-const BATCH = 'vhsm:batch';
-const MAX_BATCH = 64;
+/** Requests in one coalesced frame (the worker's own limit, its default maxInFlight). */
+const MAX_FRAME = 1024;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: SerializedPkcs11Error };
 
@@ -160,11 +155,27 @@ export class VaultGate {
   /** The request being looked at: the next one waits for it. */
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** A frame is one request or several (the client coalesces what it sends in one task). */
   readonly #appListener = (event: MessageEvent): void => {
     const data: unknown = event.data;
-    this.#queue = this.#queue.then(() => this.#receive(data));
+    if (!Array.isArray(data)) {
+      this.#queue = this.#queue.then(() => this.#receive(data));
+    } else if (data.length > MAX_FRAME) {
+      this.#reply(null, failure(CKR_ARGUMENTS_BAD, 'message', `more than ${MAX_FRAME} requests in one message`));
+    } else {
+      // Each element is a request of its own; a nested array gets its CKR_ARGUMENTS_BAD.
+      for (let i = 0; i < data.length; i++) {
+        const request: unknown = Object.hasOwn(data, i) ? data[i] : undefined;
+        this.#queue = this.#queue.then(() => this.#receive(Array.isArray(request) ? undefined : request));
+      }
+    }
   };
-  readonly #engineListener = (event: MessageEvent): void => this.#fromEngine(event.data);
+  /** The engine coalesces replies that are ready together. */
+  readonly #engineListener = (event: MessageEvent): void => {
+    const data: unknown = event.data;
+    if (Array.isArray(data)) for (const reply of data) this.#fromEngine(reply);
+    else this.#fromEngine(data);
+  };
 
   constructor(app: Endpoint, engine: Endpoint, options: GateOptions) {
     this.#app = app;
@@ -249,7 +260,7 @@ export class VaultGate {
     for (const [index, [fn, callArgs]] of calls.entries()) {
       const outcome = await this.#run(fn, callArgs);
       if (!outcome.ok) {
-        this.#post({ id, ok: false, error: outcome.error, index } as Reply);
+        this.#post({ id, ok: false, error: outcome.error, index });
         return;
       }
       results.push(outcome.value);
