@@ -19,7 +19,7 @@ const LEFT = 430;
 const WIDTH = 980;
 const ROW = 26;
 const TOP = 60;
-const MIN = 0.01;
+const MIN = 0.001;
 const MAX = 10_000;
 const plot = WIDTH - LEFT - 30;
 const x = (ratio: number) => LEFT + (Math.log10(Math.min(Math.max(ratio, MIN), MAX) / MIN) / Math.log10(MAX / MIN)) * plot;
@@ -34,7 +34,7 @@ parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">vhsm speed rat
 parts.push(`<rect x="10" y="32" width="12" height="10" fill="#2b6cb0"/><text x="26" y="41">vs SoftHSM2</text>`);
 parts.push(`<rect x="120" y="32" width="12" height="10" fill="#a0aec0"/><text x="136" y="41">vs raw WebCrypto</text>`);
 parts.push(`<text x="260" y="41" fill="#555">${esc(`${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}, ${report.date.slice(0, 10)}`)}</text>`);
-for (const tick of [0.01, 0.1, 1, 10, 100, 1000, 10_000]) {
+for (const tick of [0.001, 0.01, 0.1, 1, 10, 100, 1000, 10_000]) {
   const tx = x(tick);
   parts.push(`<line x1="${tx}" y1="${TOP - 8}" x2="${tx}" y2="${TOP + rows.length * ROW}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
   parts.push(`<text x="${tx}" y="${TOP + rows.length * ROW + 16}" text-anchor="middle" fill="#555">${tick}×</text>`);
