@@ -56,6 +56,7 @@ import type { SealAad } from './sealing.js';
 import { Session } from './session.js';
 import type { ActiveOperation, OperationKind } from './session.js';
 import type { ObjectRecord, StoredMaterial } from './store.js';
+import { pinAad, publicAttributesAad } from './token.js';
 import type { PinOwner, TokenState } from './token.js';
 import type { TokenProvider } from './provider.js';
 
@@ -288,11 +289,12 @@ export class Cryptoki implements CryptokiApiV3 {
         const deviceKey = await sealer.newDeviceKey();
         const tokenKey = await sealer.newTokenKey();
         const tokenId = hex(sealer.randomBytes(16));
-        const so = await token.newPinRecord(soPin, tokenKey, deviceKey, tokenId, 'so', false);
+        const policy = this.engine.policyName;
+        const { record: so } = await token.newPinRecord(soPin, tokenKey, { deviceKey, tokenId, policy }, 'so', false);
         await token.commit({
           token: {
             slot: token.slot, tokenId, label: labelText, serialNumber: tokenId.slice(0, 16).toUpperCase(),
-            policy: this.engine.policyName, deviceKey, so, generation: 0,
+            policy, deviceKey, so, generation: 0,
           },
           wipeObjects: true,
         });
@@ -313,9 +315,9 @@ export class Cryptoki implements CryptokiApiV3 {
         const soKey = token.pinKeys.get('so');
         if (!record || !soKey) throw ckr(CKR_USER_NOT_LOGGED_IN);
         const tk = await this.engine.sealer.openTokenKey({ iv: record.so.iv, data: record.so.sealedTokenKey }, soKey,
-          record.deviceKey, { tokenId: record.tokenId, purpose: 'pin:so' }, true);
+          record.deviceKey, pinAad(record.tokenId, 'so', record.policy), true);
         if (!tk) throw ckr(CKR_GENERAL_ERROR, 'the SO record no longer opens');
-        const user = await token.newPinRecord(pin, tk, record.deviceKey, record.tokenId, 'user', true);
+        const { record: user } = await token.newPinRecord(pin, tk, record, 'user', true);
         await token.setPinRecord('user', user);
       });
     });
@@ -333,8 +335,10 @@ export class Cryptoki implements CryptokiApiV3 {
         const { tokenKey } = await token.verifyPin(owner, oldPin, true);
         const record = token.record;
         if (!record) throw ckr(CKR_TOKEN_NOT_RECOGNIZED);
-        const pinRecord = await token.newPinRecord(newPin, tokenKey, record.deviceKey, record.tokenId, owner, false);
+        const { record: pinRecord, pinKey } = await token.newPinRecord(newPin, tokenKey, record, owner, false);
         await token.setPinRecord(owner, pinRecord);
+        // C_InitPIN re-opens TK with the SO's KEK: it must be the new PIN's from now on.
+        if (token.pinKeys.has(owner)) token.pinKeys.set(owner, pinKey);
       });
     });
   }
@@ -1323,7 +1327,9 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   #logout(token: TokenState): void {
+    const was = token.logins.get(this);
     token.logins.delete(this);
+    if (was && ![...token.logins.values()].includes(was)) token.pinKeys.delete(was);
     // Private session objects die with the login; handles to private objects go invalid.
     const gone = new Set<number>();
     for (const [id, o] of this.#sessionObjects) {
@@ -1427,23 +1433,28 @@ export class Cryptoki implements CryptokiApiV3 {
     object.attributes = new Map(decodeAttributes(bytes));
   }
 
-  #sealKeyFor(object: EngineObject): CryptoKey {
+  /**
+   * Which key seals an object's material, and what the seal is bound to: session objects under the
+   * engine's ephemeral key, private token objects under TK, public ones under DK. The choice follows
+   * the object's privacy, and the AAD names it, so a record relabelled from private to public no
+   * longer opens.
+   */
+  #sealing(object: { slot: number; id: number; token: boolean; private: boolean }): { sealedWith: StoredMaterial['sealedWith']; key: () => CryptoKey; aad: SealAad } {
     const token = this.engine.tokens[object.slot] as TokenState;
-    const which = object.material?.sealedWith;
-    const key = which === 'session' ? this.#sessionKey : which === 'token' ? token.tokenKey : token.record?.deviceKey;
-    if (!key) throw ckr(CKR_USER_NOT_LOGGED_IN, 'the key is sealed under the token key: log in');
-    return key;
+    const sealedWith = !object.token ? 'session' : object.private ? 'token' : 'device';
+    const key = () => {
+      const k = sealedWith === 'session' ? this.#sessionKey : sealedWith === 'token' ? token.tokenKey : token.record?.deviceKey;
+      if (!k) throw ckr(CKR_USER_NOT_LOGGED_IN, 'the key is sealed under the token key: log in');
+      return k;
+    };
+    const tokenId = object.token ? token.record?.tokenId ?? '' : 'session';
+    return { sealedWith, key, aad: { tokenId, purpose: `material:${sealedWith}`, objectId: object.id } };
   }
 
-  #materialAad(object: { slot: number; id: number; token: boolean }): SealAad {
-    const token = this.engine.tokens[object.slot] as TokenState;
-    return object.token
-      ? { tokenId: token.record?.tokenId ?? '', purpose: 'material', objectId: object.id }
-      : { tokenId: 'session', purpose: 'material', objectId: object.id };
-  }
 
   #access(object: EngineObject): KeyAccess {
-    return keyAccess(object, this.engine.sealer, (o) => this.#sealKeyFor(o), this.#materialAad(object));
+    const { key, aad } = this.#sealing(object);
+    return keyAccess(object, this.engine.sealer, key, aad);
   }
 
   /** The object's material as a fresh extractable CryptoKey, to seal again under another id or key. */
@@ -1452,7 +1463,8 @@ export class Cryptoki implements CryptokiApiV3 {
     const codec = this.#mechanisms().codec(object.keyType as number);
     if (!codec) throw ckr(CKR_GENERAL_ERROR, 'no codec for this key type');
     const reader = readerOf(object.attrs());
-    const key = await this.engine.sealer.openKey(material.blob, material.format, this.#sealKeyFor(object), this.#materialAad(object),
+    const sealing = this.#sealing(object);
+    const key = await this.engine.sealer.openKey(material.blob, material.format, sealing.key(), sealing.aad,
       codec.defaultAlgorithm(reader), true, codec.defaultUsages(object.objectClass));
     return { key, format: material.format, attributes: [] };
   }
@@ -1482,12 +1494,10 @@ export class Cryptoki implements CryptokiApiV3 {
         const kind = objectKind(attributes);
         const id = kind.token ? this.engine.newTokenObjectId(token) : this.engine.newSessionObjectId();
         attributes.set(CKA_UNIQUE_ID, `${kind.token ? token.record?.tokenId.slice(0, 8) : 's'}-${id.toString(16)}`);
-        const sealedWith = !kind.token ? 'session' : kind.private ? 'token' : 'device';
+        const { sealedWith, key: sealKey, aad } = this.#sealing({ slot: token.slot, id, ...kind });
         let stored: StoredMaterial | undefined;
         if (material) {
-          const sealKey = sealedWith === 'session' ? this.#sessionKey : sealedWith === 'token' ? token.tokenKey : token.record?.deviceKey;
-          if (!sealKey) throw ckr(CKR_USER_NOT_LOGGED_IN);
-          const blob = await this.engine.sealer.sealKey(material.key, material.format, sealKey, this.#materialAad({ slot: token.slot, id, token: kind.token }));
+          const blob = await this.engine.sealer.sealKey(material.key, material.format, sealKey(), aad);
           stored = { format: material.format, sealedWith, blob };
         }
         const object = new EngineObject({
@@ -1514,8 +1524,14 @@ export class Cryptoki implements CryptokiApiV3 {
   async #record(token: TokenState, id: number, attributes: AttributeMap, material: StoredMaterial | undefined, version: number): Promise<ObjectRecord> {
     const isPrivate = attributes.get(CKA_PRIVATE) === true;
     const base = { slot: token.slot, id, private: isPrivate, version, ...(material ? { material } : {}) };
-    if (!isPrivate) return { ...base, attributes: [...attributes] };
-    if (!token.tokenKey || !token.record) throw ckr(CKR_USER_NOT_LOGGED_IN);
+    if (!token.record) throw ckr(CKR_TOKEN_NOT_RECOGNIZED);
+    if (!isPrivate) {
+      const stored = [...attributes];
+      const attributesTag = await this.engine.sealer.tag(token.record.deviceKey, encodeAttributes(stored),
+        publicAttributesAad(token.record.tokenId, id));
+      return { ...base, attributes: stored, attributesTag };
+    }
+    if (!token.tokenKey) throw ckr(CKR_USER_NOT_LOGGED_IN);
     const sealedAttributes = await this.engine.sealer.sealBytes(token.tokenKey, encodeAttributes([...attributes]),
       { tokenId: token.record.tokenId, purpose: 'attributes', objectId: id });
     return { ...base, sealedAttributes };

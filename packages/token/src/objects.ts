@@ -103,13 +103,13 @@ export function objectKind(attributes: AttributeMap): { token: boolean; private:
 
 /** The KeyAccess a mechanism provider sees for a key object. */
 export function keyAccess(
-  object: EngineObject, sealer: Sealer, sealKey: (object: EngineObject) => CryptoKey, aad: SealAad,
+  object: EngineObject, sealer: Sealer, sealKey: () => CryptoKey, aad: SealAad,
 ): KeyAccess {
   const attributes = object.attrs();
   const open = (algorithm: ImportAlgorithm, usages: KeyUsage[], extractable: boolean) => {
     const material = object.material;
     if (!material) throw ckr(CKR_GENERAL_ERROR, 'key object without material');
-    return sealer.openKey(material.blob, material.format, sealKey(object), aad, algorithm, extractable, usages);
+    return sealer.openKey(material.blob, material.format, sealKey(), aad, algorithm, extractable, usages);
   };
   return {
     keyType: attributes.get(CKA_KEY_TYPE) as number,

@@ -16,6 +16,16 @@ export function aadBytes({ tokenId, purpose, objectId }: SealAad): Uint8Array {
   return encoder.encode(`vhsm/1|${tokenId}|${purpose}|${objectId ?? ''}`);
 }
 
+function additionalData(aad: SealAad, bound: Uint8Array | undefined): Uint8Array {
+  const head = aadBytes(aad);
+  if (!bound) return head;
+  const out = new Uint8Array(head.length + 1 + bound.length);
+  out.set(head);
+  out[head.length] = 0x7c; // '|'
+  out.set(bound, head.length + 1);
+  return out;
+}
+
 export class Sealer {
   readonly #subtle: SubtleCrypto;
   readonly #crypto: Crypto;
@@ -70,17 +80,32 @@ export class Sealer {
     }
   }
 
-  async sealBytes(key: CryptoKey, data: Uint8Array, aad: SealAad): Promise<SealedBlob> {
+  /** AES-GCM; `bound` is authenticated with the AAD but not stored in the blob. */
+  async sealBytes(key: CryptoKey, data: Uint8Array, aad: SealAad, bound?: Uint8Array): Promise<SealedBlob> {
     const iv = this.randomBytes(12);
     const sealed = await this.#subtle.encrypt(
-      { name: 'AES-GCM', iv: iv as BufferSource, additionalData: aadBytes(aad) as BufferSource }, key, data as BufferSource);
+      { name: 'AES-GCM', iv: iv as BufferSource, additionalData: additionalData(aad, bound) as BufferSource }, key, data as BufferSource);
     return { iv, data: new Uint8Array(sealed) };
   }
 
-  async openBytes(key: CryptoKey, blob: SealedBlob, aad: SealAad): Promise<Uint8Array> {
+  async openBytes(key: CryptoKey, blob: SealedBlob, aad: SealAad, bound?: Uint8Array): Promise<Uint8Array> {
     const plain = await this.#subtle.decrypt(
-      { name: 'AES-GCM', iv: blob.iv as BufferSource, additionalData: aadBytes(aad) as BufferSource }, key, blob.data as BufferSource);
+      { name: 'AES-GCM', iv: blob.iv as BufferSource, additionalData: additionalData(aad, bound) as BufferSource }, key, blob.data as BufferSource);
     return new Uint8Array(plain);
+  }
+
+  /** An authentication tag over `data` (AES-GCM with an empty plaintext: GMAC). */
+  async tag(key: CryptoKey, data: Uint8Array, aad: SealAad): Promise<SealedBlob> {
+    return this.sealBytes(key, new Uint8Array(), aad, data);
+  }
+
+  async checkTag(key: CryptoKey, tag: SealedBlob, data: Uint8Array, aad: SealAad): Promise<boolean> {
+    try {
+      await this.openBytes(key, tag, aad, data);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async sealKey(key: CryptoKey, format: 'raw' | 'pkcs8' | 'spki', sealKey: CryptoKey, aad: SealAad): Promise<SealedBlob> {

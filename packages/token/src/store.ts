@@ -57,6 +57,11 @@ export interface ObjectRecord {
   /** CKA_PRIVATE=true: attributes sealed under TK; otherwise in clear. */
   private: boolean;
   attributes?: StoredAttributes;
+  /**
+   * Public objects: an AES-GCM tag under DK over the clear attributes, so a script that can write
+   * the records cannot forge or relabel them (CKA_TRUSTED, usage flags, CKA_PRIVATE).
+   */
+  attributesTag?: SealedBlob;
   sealedAttributes?: SealedBlob;
   material?: StoredMaterial;
   /** Bumped on every change of this object (cache key for unsealed copies). */

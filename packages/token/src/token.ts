@@ -6,15 +6,30 @@ import {
   CKF_LOGIN_REQUIRED, CKF_RNG, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED,
   CKF_TOKEN_INITIALIZED, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED,
   CKF_USER_PIN_LOCKED, CKF_USER_PIN_TO_BE_CHANGED, CKF_SO_PIN_TO_BE_CHANGED, CKF_RESTORE_KEY_NOT_NEEDED,
-  CKR_DEVICE_ERROR, CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED,
+  CKA_PRIVATE, CKR_DEVICE_ERROR, CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED,
 } from '@vhsm/pkcs11';
 import { ckr } from './errors.js';
 import { ObjectTable } from './object-table.js';
 import { EngineObject } from './objects.js';
-import type { Sealer } from './sealing.js';
-import type { Commit, PinRecord, TokenRecord, TokenStore } from './store.js';
+import type { PolicyName } from './policy/policy.js';
+import { encodeAttributes } from './sealing.js';
+import type { SealAad, Sealer } from './sealing.js';
+import type { Commit, ObjectRecord, PinRecord, TokenRecord, TokenStore } from './store.js';
 
 export type PinOwner = 'so' | 'user';
+
+/** What a public object's attribute tag is bound to. */
+export function publicAttributesAad(tokenId: string, objectId: number): SealAad {
+  return { tokenId, purpose: 'attributes:public', objectId };
+}
+
+/**
+ * What a PIN record's seal is bound to. The policy is part of it: a script that rewrites the
+ * token record's `policy` from 'strict' to 'spec' gets a token that no PIN opens.
+ */
+export function pinAad(tokenId: string, owner: PinOwner, policy: PolicyName): SealAad {
+  return { tokenId, purpose: `pin:${owner}:${policy}` };
+}
 
 export interface TokenSettings {
   pbkdf2Iterations: number;
@@ -80,10 +95,10 @@ export class TokenState {
       const cached = this.objects.get(r.id);
       if (cached && cached.version === r.version) {
         next.set(r.id, cached);
-      } else {
-        const object = EngineObject.fromRecord(r);
-        next.set(r.id, object);
+      } else if (await this.#authentic(r, record)) {
+        next.set(r.id, EngineObject.fromRecord(r));
       }
+      // A record that fails its check was written by someone without the keys: it does not exist.
     }
     for (const [id, old] of this.objects) if (!next.has(id)) old.destroyed = true;
     this.objects = next;
@@ -151,7 +166,7 @@ export class TokenState {
     try {
       tokenKey = await this.#sealer.openTokenKey(
         { iv: record.iv, data: record.sealedTokenKey }, pinKey, before.deviceKey,
-        { tokenId: before.tokenId, purpose: `pin:${owner}` }, extractable);
+        pinAad(before.tokenId, owner, before.policy), extractable);
     } catch {
       throw ckr(CKR_DEVICE_ERROR, 'the PIN record does not open under this device key');
     }
@@ -163,13 +178,28 @@ export class TokenState {
     return { tokenKey, pinKey };
   }
 
-  /** A PIN record for TK under a new PIN. */
-  async newPinRecord(pin: string, tokenKey: CryptoKey, deviceKey: CryptoKey, tokenId: string, owner: PinOwner, toBeChanged: boolean): Promise<PinRecord> {
+  /**
+   * Is this record one the engine wrote? Private records are sealed under TK (checked when they are
+   * unsealed); a public one must carry a valid tag under DK over its clear attributes.
+   */
+  async #authentic(r: ObjectRecord, token: TokenRecord): Promise<boolean> {
+    if (r.private) return r.sealedAttributes !== undefined && r.attributes === undefined;
+    if (!r.attributes || !r.attributesTag) return false;
+    const privateValue = r.attributes.find(([type]) => type === CKA_PRIVATE)?.[1];
+    if (privateValue !== false) return false;
+    return this.#sealer.checkTag(token.deviceKey, r.attributesTag, encodeAttributes(r.attributes), publicAttributesAad(token.tokenId, r.id));
+  }
+
+  /** A PIN record for TK under a new PIN, and that PIN's KEK. */
+  async newPinRecord(
+    pin: string, tokenKey: CryptoKey, token: { deviceKey: CryptoKey; tokenId: string; policy: PolicyName },
+    owner: PinOwner, toBeChanged: boolean,
+  ): Promise<{ record: PinRecord; pinKey: CryptoKey }> {
     const salt = this.#sealer.randomBytes(16);
     const iterations = this.#settings.pbkdf2Iterations;
     const pinKey = await this.#sealer.pinKey(pin, salt, iterations);
-    const sealed = await this.#sealer.sealTokenKey(tokenKey, pinKey, deviceKey, { tokenId, purpose: `pin:${owner}` });
-    return { salt, iterations, iv: sealed.iv, sealedTokenKey: sealed.data, failures: 0, toBeChanged };
+    const sealed = await this.#sealer.sealTokenKey(tokenKey, pinKey, token.deviceKey, pinAad(token.tokenId, owner, token.policy));
+    return { record: { salt, iterations, iv: sealed.iv, sealedTokenKey: sealed.data, failures: 0, toBeChanged }, pinKey };
   }
 
   async setPinRecord(owner: PinOwner, pin: PinRecord): Promise<void> {
