@@ -10,7 +10,8 @@ import {
   CKA_VERIFY, CKA_WRAP, CKA_WRAP_TEMPLATE, CKA_WRAP_WITH_TRUSTED, CKF_DONT_BLOCK,
   CKF_END_OF_MESSAGE, CKF_DECRYPT, CKF_DIGEST, CKF_ENCRYPT, CKF_FIND_OBJECTS, CKF_MESSAGE_DECRYPT,
   CKF_MESSAGE_ENCRYPT, CKF_MESSAGE_SIGN, CKF_MESSAGE_VERIFY, CKF_RW_SESSION, CKF_SERIAL_SESSION,
-  CKF_SIGN, CKF_TOKEN_PRESENT, CKF_VERIFY, CKG_NO_GENERATE, CKK_GENERIC_SECRET, CKM_AES_GCM,
+  CKF_SIGN, CKF_TOKEN_PRESENT, CKF_VERIFY, CKG_GENERATE, CKG_GENERATE_COUNTER, CKG_GENERATE_RANDOM,
+  CKG_NO_GENERATE, CKK_GENERIC_SECRET, CKM_AES_GCM,
   CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_ATTRIBUTE_TYPE_INVALID, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_CRYPTOKI_NOT_INITIALIZED,
   CKR_FUNCTION_FAILED, CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED, CKR_GENERAL_ERROR,
@@ -939,7 +940,8 @@ export class Cryptoki implements CryptokiApiV3 {
       const op = s.get<MessageOp>('messageDecrypt');
       if (op.part) throw ckr(CKR_OPERATION_ACTIVE, 'a multi-part message is in progress');
       this.#gcmMessageParams(parameter, 'decrypt');
-      op.part = { parameter, associatedData: bytesArg(associatedData, 'associatedData').slice(), chunks: [] };
+      // The tag and IV come with the last part's parameter; only the AAD is kept from here.
+      op.part = { parameter: new Uint8Array(), associatedData: bytesArg(associatedData, 'associatedData').slice(), chunks: [] };
     });
   }
 
@@ -1654,10 +1656,20 @@ export class Cryptoki implements CryptokiApiV3 {
       throw ckr(CKR_MECHANISM_PARAM_INVALID, 'expected GcmMessageParams { iv, tagBits, … }');
     }
     const p = parameter as GcmMessageParams;
-    if (!(p.iv instanceof Uint8Array) || p.iv.length < 1) throw ckr(CKR_MECHANISM_PARAM_INVALID, 'iv: expected bytes');
-    if (typeof p.tagBits !== 'number' || ![96, 104, 112, 120, 128].includes(p.tagBits)) throw ckr(CKR_MECHANISM_PARAM_INVALID, 'tagBits: 96..128 in steps of 8');
+    const bad = (why: string) => ckr(CKR_MECHANISM_PARAM_INVALID, why);
+    // The IV rules are the GCM provider's (length bounds): one answer for C_EncryptInit and messages.
+    if (!(p.iv instanceof Uint8Array)) throw bad('iv: expected bytes');
+    if (typeof p.tagBits !== 'number' || ![96, 104, 112, 120, 128].includes(p.tagBits)) throw bad('tagBits: 96..128 in steps of 8');
+    const generator = p.ivGenerator ?? CKG_NO_GENERATE;
+    if (![CKG_NO_GENERATE, CKG_GENERATE, CKG_GENERATE_COUNTER, CKG_GENERATE_RANDOM].includes(generator)) {
+      throw bad('ivGenerator: expected a CKG_ value');
+    }
+    const fixedBits = p.ivFixedBits ?? 0;
+    if (typeof fixedBits !== 'number' || !Number.isInteger(fixedBits) || fixedBits < 0 || fixedBits > 8 * p.iv.length || fixedBits % 8 !== 0) {
+      throw bad(`ivFixedBits: expected a multiple of 8 in 0..${8 * p.iv.length}`);
+    }
     if (direction === 'decrypt' && !(p.tag instanceof Uint8Array && p.tag.length === p.tagBits / 8)) {
-      throw ckr(CKR_MECHANISM_PARAM_INVALID, 'tag: expected tagBits/8 bytes');
+      throw bad('tag: expected tagBits/8 bytes');
     }
     return p;
   }
@@ -1666,7 +1678,8 @@ export class Cryptoki implements CryptokiApiV3 {
   #fillIv(p: GcmMessageParams): GcmMessageParams {
     const generator = p.ivGenerator ?? CKG_NO_GENERATE;
     if (generator === CKG_NO_GENERATE) return { ...p, iv: p.iv.slice() };
-    const fixedBytes = Math.floor((p.ivFixedBits ?? 0) / 8);
+    // Counter and random generation both come out random here: unpredictable IVs satisfy either.
+    const fixedBytes = (p.ivFixedBits ?? 0) / 8;
     const iv = p.iv.slice();
     iv.set(this.engine.sealer.randomBytes(iv.length - fixedBytes), fixedBytes);
     return { ...p, iv };
@@ -1784,8 +1797,7 @@ function allowedMechanism(object: EngineObject, mechanism: number): void {
   }
 }
 
-/** Single-part mechanisms refuse Update and leave the operation as it was (SoftHSM2 does the same). */
-/** Called inside #ending/#endingOnError: like any failed Update or Final, it ends the operation (§5.8). */
+/** Single-part mechanisms refuse Update and Final. Called inside #ending/#endingOnError: like any failed Update or Final, it ends the operation (§5.8). */
 function noUpdate(op: ActiveOperation, method: string): void {
   if (op.singlePart) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, `${method}: this mechanism is single-part`);
 }

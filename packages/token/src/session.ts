@@ -59,16 +59,8 @@ export class Session {
     return operation as T;
   }
 
-  has(kind: OperationKind): boolean {
-    return this.#operations.has(kind);
-  }
-
   end(kind: OperationKind): void {
     this.#operations.delete(kind);
-  }
-
-  endAll(): void {
-    this.#operations.clear();
   }
 
   /** End the operations that use an object (destroyed, or made invisible by logout). */

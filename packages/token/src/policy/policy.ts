@@ -25,7 +25,7 @@ export interface KeyChange {
 
 /** A key about to be used by an operation. */
 export interface KeyUse {
-  operation: 'encrypt' | 'decrypt' | 'sign' | 'verify' | 'wrap' | 'unwrap' | 'derive' | 'digest';
+  operation: 'encrypt' | 'decrypt' | 'sign' | 'verify' | 'wrap' | 'unwrap' | 'derive';
   key: AttributeMap;
   mechanism: Mechanism;
   /** wrap: the key being wrapped. */

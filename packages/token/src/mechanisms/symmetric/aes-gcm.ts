@@ -34,9 +34,12 @@ export interface GcmCheckedParams {
  */
 export const GCM_MIN_IV_BYTES = 12;
 
+/** Longer IVs buy nothing (they are hashed down to 96 bits) and some runtimes fail on huge ones. */
+export const GCM_MAX_IV_BYTES = 256;
+
 export function checkGcmParams(parameter: unknown): GcmCheckedParams {
   const p = aobject(parameter, 'CK_GCM_PARAMS');
-  const iv = abytes(p['iv'], 'iv', { min: GCM_MIN_IV_BYTES });
+  const iv = abytes(p['iv'], 'iv', { min: GCM_MIN_IV_BYTES, max: GCM_MAX_IV_BYTES });
   const aad = p['aad'] === undefined || p['aad'] === null ? undefined : abytes(p['aad'], 'aad');
   const tagBits = p['tagBits'] === undefined ? 128 : anumber(p['tagBits'], 'tagBits');
   if (!(GCM_TAG_BITS as readonly number[]).includes(tagBits)) {
