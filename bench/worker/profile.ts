@@ -18,6 +18,8 @@ import { buildPage } from '../../e2e/worker/fixtures.js';
 // Bundled into e2e/, this module no longer sits beside app/: find it from the repository root.
 const here = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'worker');
 const [name = 'AES-GCM 1 KiB encrypt', inFlight = '16', target = 'shared_worker'] = process.argv.slice(2);
+// Profiling the page of a dedicated-mode run: VHSM_MODE=dedicated.
+const mode = process.env.VHSM_MODE === 'dedicated' ? 'dedicated' : 'shared';
 const PORT = 9339;
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
@@ -49,7 +51,7 @@ try {
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => 'runWorkerBench' in window);
-  const running = page.evaluate(([n, f]) => window.runWorkerBench(3, 1000, { name: n, inFlight: f }), [name, Number(inFlight)] as const);
+  const running = page.evaluate(([n, f, m]) => window.runWorkerBench(3, 1000, { name: n, inFlight: f }, m), [name, Number(inFlight), mode] as const);
   let url: string | undefined;
   for (let i = 0; i < 50 && !url; i++) {
     const targets = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as { type: string; webSocketDebuggerUrl: string }[];
@@ -62,7 +64,7 @@ try {
   await send('Profiler.setSamplingInterval', { interval: 50 });
   await send('Profiler.start');
   const { results } = await running;
-  const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[] } };
+  const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
   await writeFile(join(tmpdir(), 'vhsm-worker.cpuprofile'), JSON.stringify(profile));
   const self = new Map<string, number>();
   let total = 0;
@@ -72,7 +74,9 @@ try {
     total += node.hitCount ?? 0;
   }
   console.log(JSON.stringify(results));
-  for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+  const ms = (profile.endTime - profile.startTime) / 1000;
+  console.log(`${ms.toFixed(0)} ms profiled; self time in ms:`);
+  for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((ms * hits) / total).toFixed(1).padStart(8)}  ${key}`);
 } finally {
   await browser.close();
   await new Promise((resolve) => server.close(resolve));

@@ -99,6 +99,8 @@ test('one tab cannot use another tab\'s handles', async ({ tabs }) => {
   await vhsm(a).connect();
   await vhsm(b).connect();
   await vhsm(a).initToken();
+  // The facade's non-extractable keys are private objects: a's user logs in first.
+  await vhsm(a).login();
   const { session, key } = await a.evaluate(() => window.vhsmTest.sessionKey());
   const result = await b.evaluate(([s, k]) => window.vhsmTest.useForeignHandles(s, k), [session, key] as const);
   expect(result).toEqual({ foreignSession: CKR_SESSION_HANDLE_INVALID, foreignKey: CKR_KEY_HANDLE_INVALID, ownWorks: 0 });

@@ -39,8 +39,8 @@ export interface Result {
   ratio: number;
 }
 
-async function setup(): Promise<VhsmConnection> {
-  const vhsm = await connect();
+async function setup(mode: 'shared' | 'dedicated'): Promise<VhsmConnection> {
+  const vhsm = await connect({ mode });
   const p11 = vhsm.pkcs11;
   await p11.C_Initialize();
   await p11.C_InitToken(0, SO_PIN, 'bench');
@@ -76,8 +76,8 @@ async function cases(vhsm: VhsmConnection): Promise<Case[]> {
 }
 
 /** `only`: run just the cases whose name and in-flight count match (for profiling one case). */
-async function run(rounds = 3, ms = 1000, only?: { name: string; inFlight: number }): Promise<{ results: Result[]; roundTripMicros: number }> {
-  const vhsm = await setup();
+async function run(rounds = 3, ms = 1000, only?: { name: string; inFlight: number }, mode: 'shared' | 'dedicated' = 'shared'): Promise<{ results: Result[]; roundTripMicros: number }> {
+  const vhsm = await setup(mode);
   const results: Result[] = [];
   for (const c of await cases(vhsm)) {
     if (only && (c.name !== only.name || c.inFlight !== only.inFlight)) continue;

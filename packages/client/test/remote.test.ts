@@ -59,7 +59,8 @@ describe('batch()', () => {
   const gcm = { mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12) } };
   const aes = (p11: CryptokiApiV3, session: number) => p11.C_GenerateKey(session, { mechanism: CKM_AES_KEY_GEN }, [
     { type: CKA_VALUE_LEN, value: 16 }, { type: CKA_ENCRYPT, value: true }, { type: CKA_DECRYPT, value: true },
-    { type: 0x2 /* CKA_PRIVATE */, value: false },
+    // A public object (no user login on the local token): so neither sensitive nor unextractable.
+    { type: 0x2 /* CKA_PRIVATE */, value: false }, { type: 0x103 /* CKA_SENSITIVE */, value: false }, { type: 0x162 /* CKA_EXTRACTABLE */, value: true },
   ]);
 
   it('sends Init and the operation as one message and resolves with both results', async () => {

@@ -572,9 +572,14 @@ export class VhsmSubtle {
     return { mechanism: CKM_PKCS5_PBKD2, parameter };
   }
 
+  /**
+   * A non-extractable key is sensitive and a private object: usable only while the user is logged
+   * in, as the strict policy demands of any key whose value is hidden (a public one would outlive
+   * C_Logout). Extractable keys stay public objects.
+   */
   #secretTemplate(family: Family, id: Uint8Array, extractable: boolean, usages: readonly KeyUsage[]): Template {
     return [
-      { type: CKA_KEY_TYPE, value: KEY_TYPE[family] }, { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false },
+      { type: CKA_KEY_TYPE, value: KEY_TYPE[family] }, { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: !extractable },
       { type: CKA_ID, value: id }, { type: CKA_EXTRACTABLE, value: extractable }, { type: CKA_SENSITIVE, value: !extractable },
       ...usageAttributes('secret', usages),
     ];
@@ -586,7 +591,7 @@ export class VhsmSubtle {
 
   #privateTemplate(id: Uint8Array, extractable: boolean, usages: readonly KeyUsage[]): Template {
     return [
-      { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: false }, { type: CKA_ID, value: id },
+      { type: CKA_TOKEN, value: false }, { type: CKA_PRIVATE, value: !extractable }, { type: CKA_ID, value: id },
       { type: CKA_EXTRACTABLE, value: extractable }, { type: CKA_SENSITIVE, value: !extractable }, ...usageAttributes('private', usages),
     ];
   }
