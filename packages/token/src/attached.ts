@@ -5,10 +5,13 @@
  * the software-token code paths stay untouched.
  */
 import {
-  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_PRIVATE, CKA_SIGN, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
+  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_KEY_TYPE, CKA_PRIVATE, CKA_SIGN, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
   CKF_LOGIN_REQUIRED, CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN,
   CKF_TOKEN_INITIALIZED, CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
-  CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKM_ECDSA, CKM_RSA_PKCS, CKO_PRIVATE_KEY,
+  CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKK_EC, CKK_RSA, CKM_ECDSA,
+  CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_RSA_PKCS,
+  CKM_RSA_PKCS_PSS, CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS,
+  CKM_SHA384_RSA_PKCS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS, CKM_SHA512_RSA_PKCS_PSS, CKO_PRIVATE_KEY,
   CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_DEVICE_REMOVED, CKR_FUNCTION_NOT_SUPPORTED,
   CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
   CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
@@ -280,6 +283,8 @@ export class AttachedSlots {
     const info = provider.mechanisms().get(m.mechanism);
     if (!info || !(info.flags & CKF_SIGN)) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot sign on this device`);
     if (attributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'signing needs a private key');
+    const keyType = SIGNING_KEY_TYPE.get(m.mechanism);
+    if (keyType !== undefined && attributes.get(CKA_KEY_TYPE) !== keyType) throw ckr(CKR_KEY_TYPE_INCONSISTENT, `${ckmName(m.mechanism)} cannot use this key type`);
     if (attributes.get(CKA_SIGN) !== true) throw ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, 'the key does not allow sign');
     s.sign = { key: object.ref, mechanism: m, needsContextLogin: attributes.get(CKA_ALWAYS_AUTHENTICATE) === true };
   }
@@ -427,6 +432,13 @@ export class AttachedSlots {
     return handle;
   }
 }
+
+/** The key type each signing mechanism a card may offer works with. */
+const SIGNING_KEY_TYPE = new Map<number, number>([
+  ...[CKM_ECDSA, CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512].map((m): [number, number] => [m, CKK_EC]),
+  ...[CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS,
+    CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS].map((m): [number, number] => [m, CKK_RSA]),
+]);
 
 /** Mechanisms that sign a digest or a block the caller prepared: one part only. */
 const SINGLE_PART = new Set([CKM_ECDSA, CKM_RSA_PKCS]);
