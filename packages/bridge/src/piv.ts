@@ -7,12 +7,15 @@
 import {
   CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CERTIFICATE_TYPE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE,
   CKA_EC_PARAMS, CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_ISSUER, CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL,
-  CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SERIAL_NUMBER, CKA_SIGN,
-  CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
-  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
-  CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DEVICE_ERROR, CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID,
-  CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED,
-  CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
+  CKA_MODIFIABLE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_PUBLIC_EXPONENT,
+  CKA_SENSITIVE, CKA_SERIAL_NUMBER, CKA_SIGN, CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509,
+  CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKK_RSA, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN,
+  CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKO_CERTIFICATE,
+  CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DATA_LEN_RANGE,
+  CKR_DEVICE_ERROR, CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
+  CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TEMPLATE_INCOMPLETE,
+  CKR_TEMPLATE_INCONSISTENT, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
 } from '@vhsm/pkcs11';
 import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
@@ -26,6 +29,8 @@ import { derSignatureToRaw, findTlv, parseTlvs, tlv } from './tlv.js';
 
 export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08);
 const ALG_ECC_P256 = 0x11;
+const ALG_RSA_2048 = 0x07;
+const RSA_OID = Uint8Array.of(0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
 const ALG_AES128 = 0x08;
 const P256_PARAMS = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 const EC_PUBLIC_KEY_OID = Uint8Array.of(0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01);
@@ -50,9 +55,20 @@ const HASHES = new Map<number, string | undefined>([
   [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
   [CKM_ECDSA_SHA384, 'SHA-384'], [CKM_ECDSA_SHA512, 'SHA-512'],
 ]);
+const hex2 = (h: string) => Uint8Array.from(h.match(/../g)!, (b) => Number.parseInt(b, 16));
+/** DER DigestInfo prefixes (RFC 8017 §9.2 note 1); undefined prefix: CKM_RSA_PKCS, the caller's block. */
+const RSA_DIGEST_INFO = new Map<number, { hash: string; prefix: Uint8Array } | undefined>([
+  [CKM_RSA_PKCS, undefined],
+  [CKM_SHA1_RSA_PKCS, { hash: 'SHA-1', prefix: hex2('3021300906052b0e03021a05000414') }],
+  [CKM_SHA256_RSA_PKCS, { hash: 'SHA-256', prefix: hex2('3031300d060960864801650304020105000420') }],
+  [CKM_SHA384_RSA_PKCS, { hash: 'SHA-384', prefix: hex2('3041300d060960864801650304020205000430') }],
+  [CKM_SHA512_RSA_PKCS, { hash: 'SHA-512', prefix: hex2('3051300d060960864801650304020305000440') }],
+]);
 const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
   ...[...HASHES.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]),
+  ...[...RSA_DIGEST_INFO.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_SIGN }]),
   [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
+  [CKM_RSA_PKCS_KEY_PAIR_GEN, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_GENERATE_KEY_PAIR }],
 ]);
 
 /** Does the card answer SELECT of the PIV application? */
@@ -63,8 +79,10 @@ export async function selectPiv(channel: CardChannel): Promise<boolean> {
 
 export class PivProvider extends CardProvider {
   readonly #channel: CardChannel;
-  /** Public points of keys generated in this session (the card says them only once). */
-  readonly #generated = new Map<number, Uint8Array>();
+  /** Public keys generated in this session (the card says them only once). */
+  readonly #generated = new Map<number, PublicKeyInfo>();
+  /** The key type in each slot, as last listed: signing needs the card's algorithm reference. */
+  readonly #keyTypes = new Map<number, PublicKeyInfo>();
   #maxRetries: number | undefined;
   #serial = '';
 
@@ -130,11 +148,15 @@ export class PivProvider extends CardProvider {
       const object = await this.#getData(spec.object);
       const certificate = object && findTlv(object, 0x70)?.value;
       const cert = certificate ? parseCertificate(certificate) : undefined;
-      const point = cert?.point ?? this.#generated.get(spec.slot);
-      if (!point) continue;
+      const publicKey = cert?.key ?? this.#generated.get(spec.slot);
+      if (!publicKey) continue;
+      this.#keyTypes.set(spec.slot, publicKey);
       const id = Uint8Array.of(spec.id);
       const common: Attribute[] = [{ type: CKA_TOKEN, value: true }, { type: CKA_ID, value: id }, { type: CKA_MODIFIABLE, value: false }];
-      const ecPoint = tlv(0x04, point);
+      const keyValues: Attribute[] = publicKey.type === 'ec'
+        ? [{ type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() }]
+        : [{ type: CKA_KEY_TYPE, value: CKK_RSA }, { type: CKA_MODULUS, value: publicKey.modulus.slice() },
+          { type: CKA_PUBLIC_EXPONENT, value: publicKey.exponent.slice() }, { type: CKA_MODULUS_BITS, value: publicKey.modulus.length * 8 }];
       if (cert && certificate) {
         out.push({
           ref: `cert:${hex(Uint8Array.of(spec.slot))}`,
@@ -148,8 +170,8 @@ export class PivProvider extends CardProvider {
       out.push({
         ref: `pub:${hex(Uint8Array.of(spec.slot))}`,
         attributes: [...common, ...subject, { type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_PRIVATE, value: false },
-          { type: CKA_LABEL, value: spec.keyLabel }, { type: CKA_KEY_TYPE, value: CKK_EC },
-          { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() }, { type: CKA_EC_POINT, value: ecPoint },
+          { type: CKA_LABEL, value: spec.keyLabel }, ...keyValues,
+          ...(publicKey.type === 'ec' ? [{ type: CKA_EC_POINT, value: tlv(0x04, publicKey.point) }] : []),
           { type: CKA_VERIFY, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: false }],
       });
       out.push({
@@ -157,8 +179,8 @@ export class PivProvider extends CardProvider {
         attributes: [...common, ...subject, { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
           // The card-authentication key works without the PIN, as OpenSC presents it.
           { type: CKA_PRIVATE, value: spec.slot !== 0x9e }, { type: CKA_LABEL, value: spec.keyLabel },
-          { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() },
-          { type: CKA_SIGN, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: spec.slot === 0x9d },
+          ...keyValues,
+          { type: CKA_SIGN, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: spec.slot === 0x9d && publicKey.type === 'ec' },
           { type: CKA_DECRYPT, value: false }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false },
           { type: CKA_ALWAYS_SENSITIVE, value: true }, { type: CKA_NEVER_EXTRACTABLE, value: true },
           { type: CKA_LOCAL, value: this.#generated.has(spec.slot) },
@@ -174,8 +196,13 @@ export class PivProvider extends CardProvider {
 
   async sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
     const slot = slotOf(key);
-    if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'the PIV card signs with ECDSA only here');
-    if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'ECDSA takes no parameter');
+    if (!MECHANISMS.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'not a signing mechanism of this card');
+    if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'these mechanisms take no parameter');
+    if (!this.#keyTypes.has(slot)) await this.objects();
+    const publicKey = this.#keyTypes.get(slot);
+    if (!publicKey) throw fail(CKR_KEY_HANDLE_INVALID, 'no key in this slot');
+    if (publicKey.type === 'rsa') return this.#signRsa(slot, publicKey.modulus.length, mechanism.mechanism, data);
+    if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_KEY_TYPE_INCONSISTENT, 'an EC key signs with ECDSA');
     const hash = HASHES.get(mechanism.mechanism);
     const digest = hash ? new Uint8Array(await crypto.subtle.digest(hash, data.slice())) : data;
     // The card takes at most the order's size; ECDSA uses the leftmost bits anyway.
@@ -188,6 +215,28 @@ export class PivProvider extends CardProvider {
     const der = template && findTlv(template.value, 0x82);
     if (!der) throw fail(CKR_DEVICE_ERROR, 'signature response without 7C/82');
     return derSignatureToRaw(der.value, 32);
+  }
+
+  /** PKCS#1 v1.5 signature: DigestInfo and type-1 padding made here, the private operation on the card. */
+  async #signRsa(slot: number, size: number, mechanism: number, data: Uint8Array): Promise<Uint8Array> {
+    if (!RSA_DIGEST_INFO.has(mechanism)) throw fail(CKR_KEY_TYPE_INCONSISTENT, 'an RSA key signs with the RSA mechanisms');
+    const digestInfo = RSA_DIGEST_INFO.get(mechanism);
+    const payload = digestInfo
+      ? concat([digestInfo.prefix, new Uint8Array(await crypto.subtle.digest(digestInfo.hash, data.slice()))])
+      : data;
+    if (payload.length > size - 11) throw fail(CKR_DATA_LEN_RANGE, `CKM_RSA_PKCS signs at most ${size - 11} bytes with this key`);
+    const block = new Uint8Array(size).fill(0xff);
+    block[0] = 0;
+    block[1] = 1;
+    block[size - payload.length - 1] = 0;
+    block.set(payload, size - payload.length);
+    const r = await this.#send(0x87, ALG_RSA_2048, slot, tlv(0x7c, tlv(0x82), tlv(0x81, block)));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants the PIN verified for this key');
+    if (r.sw !== SW_OK) throw cardError('GENERAL AUTHENTICATE', r.sw);
+    const template = findTlv(r.data, 0x7c);
+    const signature = template && findTlv(template.value, 0x82)?.value;
+    if (!signature || signature.length !== size) throw fail(CKR_DEVICE_ERROR, 'signature response without 7C/82');
+    return signature.slice();
   }
 
   /** Prove the AES-128 management key (needed for GENERATE and PUT DATA). */
@@ -206,19 +255,34 @@ export class PivProvider extends CardProvider {
   }
 
   /**
-   * C_GenerateKeyPair: CKM_EC_KEY_PAIR_GEN on P-256 in the slot named by CKA_ID (01..04 = 9A..9E),
-   * GENERATE ASYMMETRIC KEY PAIR on the card (after the SO's management-key login).
+   * C_GenerateKeyPair: CKM_EC_KEY_PAIR_GEN on P-256 or CKM_RSA_PKCS_KEY_PAIR_GEN of 2048 bits (exponent
+   * 65537) in the slot named by CKA_ID (01..04 = 9A..9E), GENERATE ASYMMETRIC KEY PAIR on the card
+   * (after the SO's management-key login).
    */
   async generateKeyPair(mechanism: Mechanism, publicTemplate: readonly Attribute[], privateTemplate: readonly Attribute[]): Promise<{ publicKey: string; privateKey: string }> {
-    if (mechanism.mechanism !== CKM_EC_KEY_PAIR_GEN) throw fail(CKR_MECHANISM_INVALID, 'the PIV card generates EC P-256 key pairs');
-    const params = valueOf(publicTemplate, CKA_EC_PARAMS);
-    if (!(params instanceof Uint8Array)) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
-    if (!equal(params, P256_PARAMS)) throw fail(CKR_CURVE_NOT_SUPPORTED, 'this card generates P-256 keys');
+    let algorithm: number;
+    if (mechanism.mechanism === CKM_EC_KEY_PAIR_GEN) {
+      const params = valueOf(publicTemplate, CKA_EC_PARAMS);
+      if (!(params instanceof Uint8Array)) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
+      if (!equal(params, P256_PARAMS)) throw fail(CKR_CURVE_NOT_SUPPORTED, 'this card generates P-256 keys');
+      algorithm = ALG_ECC_P256;
+    } else if (mechanism.mechanism === CKM_RSA_PKCS_KEY_PAIR_GEN) {
+      const bits = valueOf(publicTemplate, CKA_MODULUS_BITS);
+      if (bits === undefined) throw fail(CKR_TEMPLATE_INCOMPLETE, 'CKA_MODULUS_BITS is required');
+      if (bits !== 2048) throw fail(CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_MODULUS_BITS: this card generates 2048-bit RSA keys');
+      const exponent = valueOf(publicTemplate, CKA_PUBLIC_EXPONENT);
+      if (exponent !== undefined && !(exponent instanceof Uint8Array && equal(stripZeros(exponent), Uint8Array.of(1, 0, 1)))) {
+        throw fail(CKR_TEMPLATE_INCONSISTENT, 'CKA_PUBLIC_EXPONENT: the card uses 65537');
+      }
+      algorithm = ALG_RSA_2048;
+    } else {
+      throw fail(CKR_MECHANISM_INVALID, 'the PIV card generates EC P-256 and RSA-2048 key pairs');
+    }
     for (const template of [publicTemplate, privateTemplate]) {
       if (valueOf(template, CKA_TOKEN) === false) throw fail(CKR_TEMPLATE_INCONSISTENT, 'keys on the card are token objects');
     }
     const spec = slotSpec(publicTemplate, privateTemplate);
-    await this.#generate(spec.slot);
+    await this.#generate(spec.slot, algorithm);
     const key = hex(Uint8Array.of(spec.slot));
     return { publicKey: `pub:${key}`, privateKey: key };
   }
@@ -241,14 +305,22 @@ export class PivProvider extends CardProvider {
     return `cert:${hex(Uint8Array.of(spec.slot))}`;
   }
 
-  async #generate(slot: number): Promise<void> {
-    const r = await this.#send(0x47, 0x00, slot, tlv(0xac, tlv(0x80, Uint8Array.of(ALG_ECC_P256))));
+  async #generate(slot: number, algorithm: number): Promise<void> {
+    const r = await this.#send(0x47, 0x00, slot, tlv(0xac, tlv(0x80, Uint8Array.of(algorithm))));
     if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
     if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
     const template = findTlv(r.data, 0x7f49);
-    const point = template && findTlv(template.value, 0x86)?.value;
-    if (!point) throw fail(CKR_DEVICE_ERROR, 'generate response without 7F49/86');
-    this.#generated.set(slot, point.slice());
+    const items = template ? parseTlvs(template.value) : [];
+    const get = (tag: number) => items.find((t) => t.tag === tag)?.value.slice();
+    const point = get(0x86);
+    const modulus = get(0x81);
+    const exponent = get(0x82);
+    const publicKey: PublicKeyInfo | undefined = algorithm === ALG_ECC_P256
+      ? point && { type: 'ec', point }
+      : modulus && exponent && { type: 'rsa', modulus: stripZeros(modulus), exponent: stripZeros(exponent) };
+    if (!publicKey) throw fail(CKR_DEVICE_ERROR, 'generate response without the public key (7F49)');
+    this.#generated.set(slot, publicKey);
+    this.#keyTypes.set(slot, publicKey);
   }
 
   /** PUT DATA of the slot's certificate object (DER certificate, uncompressed). */
@@ -306,8 +378,10 @@ export function hex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** What the objects need from an X.509 certificate: names, serial and the EC public point. */
-export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer: Uint8Array; serial: Uint8Array; point: Uint8Array | undefined } {
+export type PublicKeyInfo = { type: 'ec'; point: Uint8Array } | { type: 'rsa'; modulus: Uint8Array; exponent: Uint8Array };
+
+/** What the objects need from an X.509 certificate: names, serial and the public key (P-256 or RSA). */
+export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer: Uint8Array; serial: Uint8Array; key: PublicKeyInfo | undefined } {
   try {
     const [certificate] = parseTlvs(der);
     const [tbs] = parseTlvs(certificate!.value);
@@ -316,14 +390,24 @@ export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer
     const [serial, , issuer, , subject, spki] = rest;
     const [algorithm, key] = parseTlvs(spki!.value);
     const [oid, params] = parseTlvs(algorithm!.value);
-    const ec = equal(oid!.raw, EC_PUBLIC_KEY_OID) && params !== undefined && equal(params.raw, P256_PARAMS);
-    return {
-      subject: subject!.raw.slice(), issuer: issuer!.raw.slice(), serial: serial!.raw.slice(),
-      point: ec ? key!.value.slice(1) : undefined,
-    };
+    let publicKey: PublicKeyInfo | undefined;
+    if (equal(oid!.raw, EC_PUBLIC_KEY_OID) && params !== undefined && equal(params.raw, P256_PARAMS)) {
+      publicKey = { type: 'ec', point: key!.value.slice(1) };
+    } else if (equal(oid!.raw, RSA_OID)) {
+      const [n, e] = parseTlvs(parseTlvs(key!.value.subarray(1))[0]!.value);
+      publicKey = { type: 'rsa', modulus: stripZeros(n!.value), exponent: stripZeros(e!.value) };
+    }
+    return { subject: subject!.raw.slice(), issuer: issuer!.raw.slice(), serial: serial!.raw.slice(), key: publicKey };
   } catch {
     throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'a certificate on the card does not parse');
   }
+}
+
+/** An unsigned big-endian integer without its sign byte(s). */
+function stripZeros(bytes: Uint8Array): Uint8Array {
+  let at = 0;
+  while (at < bytes.length - 1 && bytes[at] === 0) at++;
+  return bytes.slice(at);
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

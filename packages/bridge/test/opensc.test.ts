@@ -52,9 +52,16 @@ async function connectVpcd(deadline: number, port = VPCD_PORT): Promise<net.Sock
   }
 }
 
-async function publicKey(der: Uint8Array): Promise<CryptoKey> {
-  const point = parseCertificate(der).point!;
-  return crypto.subtle.importKey('raw', point.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+async function publicKey(der: Uint8Array): Promise<{ key: CryptoKey; algorithm: AlgorithmIdentifier | EcdsaParams }> {
+  const info = parseCertificate(der).key!;
+  if (info.type === 'ec') {
+    const key = await crypto.subtle.importKey('raw', info.point.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    return { key, algorithm: { name: 'ECDSA', hash: 'SHA-256' } };
+  }
+  const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+  const key = await crypto.subtle.importKey('jwk', { kty: 'RSA', n: b64url(info.modulus), e: b64url(info.exponent) },
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+  return { key, algorithm: 'RSASSA-PKCS1-v1_5' };
 }
 
 beforeAll(async () => {
@@ -64,6 +71,7 @@ beforeAll(async () => {
   card = new PivCard({ pin: '123456' });
   certs['01'] = await card.provision(0x9a, 'vhsm oracle auth');
   certs['02'] = await card.provision(0x9c, 'vhsm oracle sign');
+  certs['04'] = await card.provision(0x9e, 'vhsm oracle card auth', 'rsa2048');
   if (!existsSync(PCSCD_SOCKET)) {
     pcscd = spawn('/usr/sbin/pcscd', ['--foreground'], { stdio: 'ignore' });
   }
@@ -98,14 +106,15 @@ describe('yubico-piv-tool agrees with the PIV emulator', () => {
     expect(status).toMatch(/Serial Number:\s+12345678/);
     expect(status).toMatch(/Slot 9a:\s+Algorithm:\s+ECCP256\s+Subject DN:\s+CN=vhsm oracle auth/);
     expect(status).toMatch(/Slot 9c:\s+Algorithm:\s+ECCP256\s+Subject DN:\s+CN=vhsm oracle sign/);
+    expect(status).toMatch(/Slot 9e:\s+Algorithm:\s+RSA2048\s+Subject DN:\s+CN=vhsm oracle card auth/);
     expect(status).toMatch(/PIN tries left:\s+3/);
   });
 
-  it.each(['9a', '9c'])('test-signature with slot %s verifies against the certificate it read', async (slot) => {
+  it.each(['9a', '9c', '9e'])('test-signature with slot %s verifies against the certificate it read', async (slot) => {
     const pem = join(dir, `cert-${slot}.pem`);
     await pivTool('--action', 'read-certificate', '--slot', slot, '--output', pem);
     const out = await pivTool('--action', 'verify-pin', '--pin', '123456', '--action', 'test-signature', '--slot', slot, '--input', pem);
-    expect(out).toMatch(/Successful ECDSA verification/);
+    expect(out).toMatch(slot === '9e' ? /Successful RSA verification/ : /Successful ECDSA verification/);
   });
 });
 
@@ -124,17 +133,17 @@ describe('OpenSC agrees with the PIV emulator (pcscd + vpcd)', () => {
     expect(new Uint8Array(readFileSync(out))).toEqual(certs['01']);
   });
 
-  it.each(['01', '02'])('signs with key %s (ECDSA-SHA256) and the signature verifies with WebCrypto', async (id) => {
+  it.each([['01', 'ECDSA-SHA256'], ['02', 'ECDSA-SHA256'], ['04', 'SHA256-RSA-PKCS']])('signs with key %s (%s) and the signature verifies with WebCrypto', async (id, mechanism) => {
     const input = join(dir, `in-${id}`);
     const output = join(dir, `sig-${id}`);
     const data = new TextEncoder().encode(`oracle data for ${id}`);
     writeFileSync(input, data);
-    await tool('--login', '--pin', '123456', '--sign', '--id', id, '--mechanism', 'ECDSA-SHA256', '--input-file', input, '--output-file', output);
+    await tool('--login', '--pin', '123456', '--sign', '--id', id, '--mechanism', mechanism, '--input-file', input, '--output-file', output);
     const signature = new Uint8Array(readFileSync(output));
-    expect(signature.length).toBe(64);
-    const key = await publicKey(certs[id]!);
-    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, data)).toBe(true);
-    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, Uint8Array.of(0))).toBe(false);
+    expect(signature.length).toBe(id === '04' ? 256 : 64);
+    const { key, algorithm } = await publicKey(certs[id]!);
+    expect(await crypto.subtle.verify(algorithm, key, signature, data)).toBe(true);
+    expect(await crypto.subtle.verify(algorithm, key, signature, Uint8Array.of(0))).toBe(false);
   });
 
   it('a wrong PIN is refused by the card as OpenSC sees it', async () => {

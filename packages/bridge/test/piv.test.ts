@@ -4,7 +4,8 @@ import {
   CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED,
   CKR_DEVICE_REMOVED, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_SESSION_READ_ONLY_EXISTS,
   CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_TEMPLATE_INCOMPLETE, CKR_USER_NOT_LOGGED_IN, CKS_RW_SO_FUNCTIONS,
-  CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER,
+  CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, CKA_KEY_TYPE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT, CKK_RSA,
+  CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256_RSA_PKCS, CKR_DATA_LEN_RANGE, CKR_KEY_TYPE_INCONSISTENT,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,38 @@ describe.each(['extended', 'short'] as const)('PIV card through the bridge (%s A
   });
 });
 
+describe.each(['extended', 'short'] as const)('PIV RSA-2048 through the bridge (%s APDU reader)', (level) => {
+  it('signs with PKCS#1 v1.5 (padding made on the host) and the signature verifies with WebCrypto', async () => {
+    const card = new PivCard({ pin: '123456' });
+    await card.provision(0x9e, 'vhsm PIV RSA card auth', 'rsa2048');
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card, { level })));
+    const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    // 9E needs no PIN.
+    const key = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(4) }]);
+    const [keyType, modulus, exponent, bits] = await p11.C_GetAttributeValue(session, key,
+      [{ type: CKA_KEY_TYPE }, { type: CKA_MODULUS }, { type: CKA_PUBLIC_EXPONENT }, { type: CKA_MODULUS_BITS }]);
+    expect(keyType!.value).toBe(CKK_RSA);
+    expect(bits!.value).toBe(2048);
+    const b64url = (v: unknown) => Buffer.from(v as Uint8Array).toString('base64url');
+    const verifyKey = await crypto.subtle.importKey('jwk', { kty: 'RSA', n: b64url(modulus!.value), e: b64url(exponent!.value) },
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+    const data = new TextEncoder().encode('RSA on the card');
+    await p11.C_SignInit(session, { mechanism: CKM_SHA256_RSA_PKCS }, key);
+    const signature = await p11.C_Sign(session, data);
+    expect(signature.length).toBe(256);
+    expect(await crypto.subtle.verify('RSASSA-PKCS1-v1_5', verifyKey, signature.slice(), data)).toBe(true);
+    // CKM_RSA_PKCS over the caller's DigestInfo gives the same (deterministic) signature.
+    const digestInfo = Uint8Array.from([...Buffer.from('3031300d060960864801650304020105000420', 'hex'), ...new Uint8Array(await crypto.subtle.digest('SHA-256', data))]);
+    await p11.C_SignInit(session, { mechanism: CKM_RSA_PKCS }, key);
+    expect(await p11.C_Sign(session, digestInfo)).toEqual(signature);
+    await p11.C_SignInit(session, { mechanism: CKM_RSA_PKCS }, key);
+    await expect(p11.C_Sign(session, new Uint8Array(246))).rejects.toMatchObject(code(CKR_DATA_LEN_RANGE));
+    await expect(p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key)).rejects.toMatchObject(code(CKR_KEY_TYPE_INCONSISTENT));
+  });
+});
+
 describe('PIV PIN and card state', () => {
   it('rejects PINs of the wrong length without spending a try, and reports a blocked PIN', async () => {
     const { p11, session, provider } = await attached();
@@ -139,6 +172,20 @@ describe('PIV PIN and card state', () => {
     const signature = await p11.C_SignFinal(rw);
     const verifyKey = await crypto.subtle.importKey('raw', point, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, signature.slice(), Uint8Array.of(1, 2, 3))).toBe(true);
+  });
+
+  it('the SO generates an RSA-2048 key in 9D; the card refuses other sizes', async () => {
+    const { p11, slot, session } = await attached();
+    await p11.C_CloseSession(session);
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    await p11.C_Login(rw, CKU_SO, hex(DEFAULT_MANAGEMENT_KEY));
+    const generate = (bits: number) => p11.C_GenerateKeyPair(rw, { mechanism: CKM_RSA_PKCS_KEY_PAIR_GEN },
+      [{ type: CKA_MODULUS_BITS, value: bits }, { type: CKA_ID, value: Uint8Array.of(3) }], []);
+    await expect(generate(1024)).rejects.toMatchObject(code(CKR_ATTRIBUTE_VALUE_INVALID));
+    const { publicKey } = await generate(2048);
+    const [modulus, exponent] = await p11.C_GetAttributeValue(rw, publicKey, [{ type: CKA_MODULUS }, { type: CKA_PUBLIC_EXPONENT }]);
+    expect((modulus!.value as Uint8Array).length).toBe(256);
+    expect(exponent!.value).toEqual(Uint8Array.of(1, 0, 1));
   });
 });
 

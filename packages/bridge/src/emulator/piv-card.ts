@@ -9,6 +9,8 @@ import { IsoCard, SW, join } from './iso-card.js';
 import type { Command, Reply } from './iso-card.js';
 import { newP256Key, scalarBytes, signDigest } from './p256.js';
 import type { P256Key } from './p256.js';
+import { newRsaKey, rsaPrivate } from './rsa.js';
+import type { RsaCardKey } from './rsa.js';
 import { rawSignatureToDer, selfSignedCertificate } from './x509.js';
 
 export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00);
@@ -17,6 +19,7 @@ export type PivSlot = (typeof PIV_SLOTS)[number];
 /** Where each slot's certificate lives. */
 export const PIV_CERT_OBJECTS: Record<PivSlot, number> = { 0x9a: 0x5fc105, 0x9c: 0x5fc10a, 0x9d: 0x5fc10b, 0x9e: 0x5fc101 };
 export const PIV_ALG_ECC_P256 = 0x11;
+export const PIV_ALG_RSA_2048 = 0x07;
 export const PIV_ALG_AES128 = 0x08;
 const CHUID = 0x5fc102;
 const MANAGEMENT_KEY_REF = 0x9b;
@@ -40,7 +43,7 @@ export class PivCard extends IsoCard {
   #retries: number;
   #managementKey: Uint8Array;
   readonly #objects = new Map<number, Uint8Array>();
-  readonly #keys = new Map<number, P256Key>();
+  readonly #keys = new Map<number, { alg: typeof PIV_ALG_ECC_P256; key: P256Key } | { alg: typeof PIV_ALG_RSA_2048; key: RsaCardKey }>();
   /** PIV is the default application after reset, as on a YubiKey. */
   #selected = true;
   #pinVerified = false;
@@ -70,10 +73,12 @@ export class PivCard extends IsoCard {
   }
 
   /** Test set-up: a key and a self-signed certificate in a slot, as an issuer would leave them. */
-  async provision(slot: PivSlot, commonName: string): Promise<Uint8Array> {
-    const key = await newP256Key();
-    this.#keys.set(slot, key);
-    const der = await selfSignedCertificate(key.pair, commonName, Uint8Array.of(slot, 1));
+  async provision(slot: PivSlot, commonName: string, algorithm: 'p256' | 'rsa2048' = 'p256'): Promise<Uint8Array> {
+    const entry = algorithm === 'rsa2048'
+      ? { alg: PIV_ALG_RSA_2048, key: await newRsaKey(2048) } as const
+      : { alg: PIV_ALG_ECC_P256, key: await newP256Key() } as const;
+    this.#keys.set(slot, entry);
+    const der = await selfSignedCertificate(entry.key.pair, commonName, Uint8Array.of(slot, 1));
     this.#objects.set(PIV_CERT_OBJECTS[slot], join([tlv(0x70, der), tlv(0x71, Uint8Array.of(0)), tlv(0xfe)]));
     return der;
   }
@@ -99,7 +104,7 @@ export class PivCard extends IsoCard {
     if (c.p1 !== 0x04 || c.data.length < 5 || !PIV_AID.subarray(0, c.data.length).every((b, i) => b === c.data[i])) return { sw: SW.NOT_FOUND };
     this.#selected = true;
     const template = tlv(0x61, tlv(0x4f, PIV_AID.subarray(5)), tlv(0x79, tlv(0x4f, PIV_AID.subarray(0, 5))),
-      tlv(0xac, tlv(0x80, Uint8Array.of(PIV_ALG_ECC_P256)), tlv(0x06)));
+      tlv(0xac, tlv(0x80, Uint8Array.of(PIV_ALG_ECC_P256)), tlv(0x80, Uint8Array.of(PIV_ALG_RSA_2048)), tlv(0x06)));
     return { data: template, sw: SW.OK };
   }
 
@@ -155,9 +160,14 @@ export class PivCard extends IsoCard {
     if (!(PIV_SLOTS as readonly number[]).includes(c.p2)) return { sw: SW.REF_NOT_FOUND };
     const template = findTlv(c.data, 0xac);
     const alg = template && findTlv(template.value, 0x80);
-    if (!alg || alg.value[0] !== PIV_ALG_ECC_P256) return { sw: SW.INCORRECT_DATA };
+    if (alg?.value[0] === PIV_ALG_RSA_2048) {
+      const key = await newRsaKey(2048);
+      this.#keys.set(c.p2, { alg: PIV_ALG_RSA_2048, key });
+      return { data: tlv(0x7f49, tlv(0x81, key.modulus), tlv(0x82, key.exponent)), sw: SW.OK };
+    }
+    if (alg?.value[0] !== PIV_ALG_ECC_P256) return { sw: SW.INCORRECT_DATA };
     const key = await newP256Key();
-    this.#keys.set(c.p2, key);
+    this.#keys.set(c.p2, { alg: PIV_ALG_ECC_P256, key });
     return { data: tlv(0x7f49, tlv(0x86, key.point)), sw: SW.OK };
   }
 
@@ -167,9 +177,9 @@ export class PivCard extends IsoCard {
     const items = parseTlvs(template.value);
     const get = (tag: number) => items.find((t) => t.tag === tag);
     if (c.p2 === MANAGEMENT_KEY_REF) return this.#managementAuth(c.p1, get(0x81), get(0x82));
-    if (c.p1 !== PIV_ALG_ECC_P256) return { sw: SW.INCORRECT_DATA };
-    const key = this.#keys.get(c.p2);
-    if (!key) return { sw: SW.REF_NOT_FOUND };
+    const entry = this.#keys.get(c.p2);
+    if (!entry) return { sw: SW.REF_NOT_FOUND };
+    if (c.p1 !== entry.alg) return { sw: SW.INCORRECT_DATA };
     if (c.p2 !== 0x9e && !this.#pinVerified) return { sw: SW.SECURITY_NOT_SATISFIED };
     if (c.p2 === 0x9c) {
       if (!this.#pinFresh) return { sw: SW.SECURITY_NOT_SATISFIED };
@@ -177,6 +187,12 @@ export class PivCard extends IsoCard {
     }
     const challenge = get(0x81);
     const peer = get(0x85);
+    if (entry.alg === PIV_ALG_RSA_2048) {
+      // RSA: the host sends the padded block; the card applies the private key (sign and decrypt alike).
+      const out = challenge && challenge.value.length === entry.key.modulus.length ? rsaPrivate(entry.key, challenge.value) : undefined;
+      return out ? { data: tlv(0x7c, tlv(0x82, out)), sw: SW.OK } : { sw: SW.INCORRECT_DATA };
+    }
+    const key = entry.key;
     if (challenge) {
       const { r, s } = signDigest(key.d, challenge.value);
       const der = rawSignatureToDer(join([scalarBytes(r), scalarBytes(s)]));
