@@ -37,6 +37,12 @@ export async function kwWrap(crypto: Crypto, kek: Uint8Array, data: Uint8Array):
   return new Uint8Array(await crypto.subtle.wrapKey('raw', carrier, k, 'AES-KW'));
 }
 
+/** PBKDF2-HMAC-SHA-256 of a password: the value CKM_PKCS5_PBKD2 gives a key of `bytes` bytes. */
+export async function pbkdf2(crypto: Crypto, password: string, salt: Uint8Array, iterations: number, bytes: number): Promise<Bytes> {
+  const base = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, ['deriveBits']);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: own(salt), iterations }, base, bytes * 8));
+}
+
 export async function gcmEncrypt(crypto: Crypto, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Bytes> {
   const k = await crypto.subtle.importKey('raw', own(key), 'AES-GCM', false, ['encrypt']);
   return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: own(iv) }, k, own(data)));
@@ -59,6 +65,22 @@ export async function cbcPadDecrypt(crypto: Crypto, key: Uint8Array, iv: Uint8Ar
   const k = await crypto.subtle.importKey('raw', own(key), 'AES-CBC', false, ['decrypt']);
   try {
     return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CBC', iv: own(iv) }, k, own(data)));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What any script of the origin can do with a public token object's stored key material: decrypt
+ * it under the device key DK (a non-extractable CryptoKey it can use, not read) with the AAD the
+ * engine binds to it (token id, "material:device", object id). Gives the raw key or PKCS#8 bytes; undefined if the blob does not open.
+ */
+export async function openDeviceSealed(
+  crypto: Crypto, deviceKey: CryptoKey, tokenId: string, objectId: number, blob: { iv: Uint8Array; data: Uint8Array },
+): Promise<Bytes | undefined> {
+  const additionalData = new TextEncoder().encode(`vhsm/1|${tokenId}|material:device|${objectId}`);
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: own(blob.iv), additionalData }, deviceKey, own(blob.data)));
   } catch {
     return undefined;
   }

@@ -40,6 +40,11 @@ const IV = new Uint8Array(12).fill(0x5a);
 
 export interface Victim {
   handle: number;
+  /** The victim's message under T, and the mechanism that decrypts it. */
+  ciphertext: Uint8Array;
+  decryption: Mechanism;
+  /** Is `plain` the victim's message? */
+  isMessage(plain: Uint8Array): boolean;
   /** Does `value` decrypt what the victim encrypted under T? (offline, WebCrypto) */
   check(value: Uint8Array): Promise<boolean>;
 }
@@ -63,6 +68,9 @@ export async function messageUnder(attack: AttackRun, handle: number, step: stri
   });
   return {
     handle,
+    ciphertext,
+    decryption: { mechanism: CKM_AES_GCM, parameter: { iv: IV } },
+    isMessage: (plain) => equalBytes(plain, MESSAGE),
     async check(value) {
       const plain = await gcmDecrypt(attack.ctx.crypto, value, IV, ciphertext);
       return plain !== undefined && equalBytes(plain, MESSAGE);

@@ -1,11 +1,12 @@
 /** Attacks that put a key the attacker knows (or a key of unknown value with bad roles) on the token. */
 import {
   CKA_DECRYPT, CKA_EXTRACTABLE, CKA_KEY_TYPE, CKA_CLASS, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_SENSITIVE, CKA_TOKEN,
-  CKA_UNWRAP, CKA_VALUE, CKA_WRAP, CKK_RSA, CKM_AES_CBC, CKO_PUBLIC_KEY, CKR_KEY_FUNCTION_NOT_PERMITTED,
-  CKR_MECHANISM_INVALID, CKR_TEMPLATE_INCONSISTENT,
+  CKA_UNWRAP, CKA_VALUE, CKA_VALUE_LEN, CKA_WRAP, CKK_AES, CKK_RSA, CKM_AES_CBC, CKM_PKCS5_PBKD2, CKO_PUBLIC_KEY,
+  CKP_PKCS5_PBKD2_HMAC_SHA256, CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_MECHANISM_INVALID, CKR_TEMPLATE_INCONSISTENT,
+  CKZ_SALT_SPECIFIED,
 } from '@vhsm/pkcs11';
 import type { Mechanism } from '@vhsm/pkcs11';
-import { attackerRsaPair, kwUnwrap, oaepDecrypt, oaepEncrypt } from '../offline.js';
+import { attackerRsaPair, kwUnwrap, oaepDecrypt, oaepEncrypt, pbkdf2 } from '../offline.js';
 import type { Scenario } from '../types.js';
 import { AES_KEY_GEN, KW, OAEP, RSA_GEN, RSA_PUBLIC, aes, aesObject, on, off, randomKey, recovered, secret, victimKey } from './common.js';
 
@@ -154,5 +155,33 @@ export const A14: Scenario = {
     const b = await attack.victim('victim wraps T under the "sensitive" K', (p11, s) => p11.C_WrapKey(s, KW, k, t.handle));
     const known = value?.value as Uint8Array;
     return recovered(t, (await attack.offline('unwrap b with k', (crypto) => kwUnwrap(crypto, known, b))) ?? new Uint8Array());
+  },
+};
+
+const PASSWORD = 'chosen by the attacker';
+const SALT = new TextEncoder().encode('any salt will do');
+const ITERATIONS = 1000;
+
+export const A19: Scenario = {
+  id: 'A19',
+  title: 'password-derived wrapping key',
+  sequence: 'GK(K, CKM_PKCS5_PBKD2 from its own password, wrap); W(K,T)=b; offline K = PBKDF2(password), unwrap b',
+  victim: 'T',
+  recovers: "T's value",
+  rule: 'never-known means generated from the RNG (CKA_KEY_GEN_MECHANISM), not only CKA_LOCAL: whoever chose the password knows a PBKDF2 key',
+  expect: {
+    spec: { status: 'recovered' },
+    strict: { status: 'refused', step: 'GK(K from a password, wrap)', rv: CKR_TEMPLATE_INCONSISTENT },
+  },
+  async run(attack) {
+    const t = await victimKey(attack);
+    // The token says CKA_LOCAL, ALWAYS_SENSITIVE and NEVER_EXTRACTABLE of this key, all true.
+    const k = await attack.attacker('GK(K from a password, wrap)', (p11, s) => p11.C_GenerateKey(s, {
+      mechanism: CKM_PKCS5_PBKD2,
+      parameter: { saltSource: CKZ_SALT_SPECIFIED, saltSourceData: SALT, iterations: ITERATIONS, prf: CKP_PKCS5_PBKD2_HMAC_SHA256, password: PASSWORD },
+    }, secret({ type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE_LEN, value: 32 }, on(CKA_WRAP))));
+    const b = await attack.attacker('W(K,T)', (p11, s) => p11.C_WrapKey(s, KW, k, t.handle));
+    const kek = await attack.offline('K = PBKDF2(password)', (crypto) => pbkdf2(crypto, PASSWORD, SALT, ITERATIONS, 32));
+    return recovered(t, (await attack.offline('unwrap b with K', (crypto) => kwUnwrap(crypto, kek, b))) ?? new Uint8Array());
   },
 };

@@ -1,12 +1,12 @@
 /** Attacks on login, session state, error answers and the message boundary. */
 import {
-  CKA_CLASS, CKA_KEY_TYPE, CKA_TOKEN, CKA_UNWRAP, CKA_VALUE, CKA_WRAP, CKK_GENERIC_SECRET, CKM_AES_CBC_PAD,
-  CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_MECHANISM_INVALID, CKR_OBJECT_HANDLE_INVALID,
+  CKA_CLASS, CKA_DECRYPT, CKA_KEY_TYPE, CKA_PRIVATE, CKA_TOKEN, CKA_UNWRAP, CKA_VALUE, CKA_WRAP, CKK_GENERIC_SECRET,
+  CKM_AES_CBC_PAD, CKO_SECRET_KEY, CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_READ_ONLY, CKR_MECHANISM_INVALID, CKR_OBJECT_HANDLE_INVALID,
   CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_WRAPPED_KEY_INVALID, CKU_USER, isPkcs11Error,
 } from '@vhsm/pkcs11';
 import type { CryptokiApi, Template } from '@vhsm/pkcs11';
 import type { Scenario } from '../types.js';
-import { AES_KEY_GEN, aes, on, recovered, victimKey } from './common.js';
+import { AES_KEY_GEN, aes, off, on, recovered, victimKey } from './common.js';
 
 export const A15: Scenario = {
   id: 'A15',
@@ -54,6 +54,31 @@ export const A16: Scenario = {
     await attack.attacker('log out', (p11, s) => p11.C_Logout(s));
     const [value] = await attack.attacker('GA(T) logged out', (p11, s) => p11.C_GetAttributeValue(s, t.handle, [{ type: CKA_VALUE }]));
     return recovered(t, value?.value as Uint8Array);
+  },
+};
+
+export const A20: Scenario = {
+  id: 'A20',
+  title: 'copy to a public object',
+  sequence: 'CP(T, private=false)→P; C_Logout; D(P, the victim\'s message) — as a token object, P\'s material is sealed under the device key',
+  victim: 'T, a private key that needs the PIN',
+  recovers: "use of T without the PIN (and, for a public token copy, T's value through the device key)",
+  rule: 'a sensitive or unextractable key is private at every entry point; a copy cannot lower CKA_PRIVATE',
+  expect: {
+    spec: { status: 'permitted' },
+    strict: { status: 'refused', step: 'CP(T, private=false)', rv: CKR_ATTRIBUTE_READ_ONLY },
+  },
+  async run(attack) {
+    const t = await victimKey(attack, on(CKA_DECRYPT));
+    const copy = await attack.attacker('CP(T, private=false)', (p11, s) => p11.C_CopyObject(s, t.handle, [off(CKA_PRIVATE), off(CKA_TOKEN)]));
+    await attack.attacker('log out', (p11, s) => p11.C_Logout(s));
+    const plain = await attack.attacker("D(P, the victim's message) logged out", async (p11, s) => {
+      await p11.C_DecryptInit(s, t.decryption, copy);
+      return p11.C_Decrypt(s, t.ciphertext);
+    });
+    // GCM's tag already proves the key; this says what the attacker read.
+    if (!t.isMessage(plain)) throw new Error("A20: the public copy decrypted something other than the victim's message");
+    return { kind: 'permitted', note: "logged out, the public copy still decrypts the victim's message: T is used without the PIN" };
   },
 };
 

@@ -5,11 +5,14 @@
  */
 import {
   ckmName, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE, CKA_DERIVE_TEMPLATE, CKA_ENCRYPT,
-  CKA_EXTRACTABLE, CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_SENSITIVE, CKA_SIGN, CKA_SIGN_RECOVER,
+  CKA_EXTRACTABLE, CKA_KEY_GEN_MECHANISM, CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN,
+  CKA_SIGN_RECOVER,
   CKA_TRUSTED, CKA_UNIQUE_ID, CKA_UNWRAP, CKA_UNWRAP_TEMPLATE, CKA_VALUE_LEN, CKA_VERIFY,
   CKA_VERIFY_RECOVER, CKA_WRAP, CKA_WRAP_TEMPLATE, CKA_ALLOWED_MECHANISMS, CKM_AES_GCM,
-  CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, CKM_CONCATENATE_BASE_AND_DATA, CKM_CONCATENATE_BASE_AND_KEY,
-  CKM_CONCATENATE_DATA_AND_BASE, CKM_EXTRACT_KEY_FROM_KEY, CKM_RSA_PKCS_OAEP, CKM_XOR_BASE_AND_DATA,
+  CKM_AES_KEY_GEN, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, CKM_CONCATENATE_BASE_AND_DATA,
+  CKM_CONCATENATE_BASE_AND_KEY, CKM_CONCATENATE_DATA_AND_BASE, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EC_KEY_PAIR_GEN,
+  CKM_EXTRACT_KEY_FROM_KEY, CKM_GENERIC_SECRET_KEY_GEN, CKM_HKDF_KEY_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN,
+  CKM_RSA_PKCS_OAEP, CKM_XOR_BASE_AND_DATA,
   CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_READ_ONLY,
   CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_NOT_WRAPPABLE, CKR_MECHANISM_INVALID, CKR_TEMPLATE_INCONSISTENT,
   CKR_WRAPPING_KEY_SIZE_RANGE, ckaName,
@@ -58,6 +61,16 @@ export const FORBIDDEN_DERIVATIONS: ReadonlySet<number> = new Set([
   CKM_CONCATENATE_BASE_AND_DATA, CKM_CONCATENATE_DATA_AND_BASE,
 ]);
 
+/**
+ * Key generation that draws the value from the token's RNG. CKA_LOCAL alone does not make a value
+ * unknown: CKM_PKCS5_PBKD2 "generates" a key from the caller's password and salt, which the caller
+ * recomputes offline (A19). Only keys made by these mechanisms can be never-known.
+ */
+export const RANDOM_KEY_GENERATION: ReadonlySet<number> = new Set([
+  CKM_AES_KEY_GEN, CKM_GENERIC_SECRET_KEY_GEN, CKM_HKDF_KEY_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_EC_KEY_PAIR_GEN,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN,
+]);
+
 /** A derived key may not be weaker than its base, up to this many bits (truncation, A13). */
 export const MIN_DERIVED_STRENGTH = 128;
 
@@ -90,9 +103,12 @@ function checkKeyChange(change: KeyChange): void {
   const { attributes, operation } = change;
   if (!isKeyClass(attributes.get(CKA_CLASS) as number)) return;
   if (operation === 'set' || operation === 'copy') {
-    checkChange(attributes, change.previous ?? new Map(), operation);
+    const previous = change.previous ?? new Map();
+    checkChange(attributes, previous, operation);
+    checkPrivate(attributes, previous);
     return;
   }
+  checkPrivate(attributes, undefined);
   checkRoles(attributes, change.pairedWith);
   if (attributes.get(CKA_WRAP) === true) checkNewWrapper(attributes, change);
   if (operation === 'unwrap' || operation === 'derive') {
@@ -118,6 +134,23 @@ function checkChange(attributes: AttributeMap, previous: AttributeMap, operation
   if (attributes.get(CKA_TRUSTED) === true && previous.get(CKA_TRUSTED) !== true) checkTrusted(attributes);
 }
 
+/**
+ * A secret or private key whose value is hidden (sensitive or unextractable) is a private object
+ * (A20): a public one is usable without the PIN, so a public copy outlives C_Logout, and a public
+ * token object's material is sealed under the device key, which any script of the origin can use
+ * to read it. The same rule at every entry point; lowering CKA_PRIVATE in a copy is read-only.
+ */
+function checkPrivate(attributes: AttributeMap, previous: AttributeMap | undefined): void {
+  const objectClass = attributes.get(CKA_CLASS);
+  if (objectClass !== CKO_SECRET_KEY && objectClass !== CKO_PRIVATE_KEY) return;
+  const hidden = attributes.get(CKA_SENSITIVE) === true || attributes.get(CKA_EXTRACTABLE) === false;
+  if (!hidden || attributes.get(CKA_PRIVATE) !== false) return;
+  if (previous && previous.get(CKA_PRIVATE) !== false) {
+    throw refuse(CKR_ATTRIBUTE_READ_ONLY, 'a sensitive or unextractable key stays private (CKA_PRIVATE)');
+  }
+  throw refuse(CKR_TEMPLATE_INCONSISTENT, 'a sensitive or unextractable key must be private (CKA_PRIVATE)');
+}
+
 function checkRoles(attributes: AttributeMap, pairedWith: AttributeMap | undefined): void {
   const has = (type: number) => attributes.get(type) === true || pairedWith?.get(type) === true;
   for (const { roles: [a, b], why } of CONFLICTING_ROLES) {
@@ -130,8 +163,8 @@ function checkRoles(attributes: AttributeMap, pairedWith: AttributeMap | undefin
 
 /**
  * A key that may wrap must have a value nobody ever saw and nobody ever will, or every blob it makes
- * is readable by whoever knows it (A3–A7, A14). Secret keys: generated here, sensitive and
- * unextractable from birth. Public keys: generated here with a private half that is the same, or
+ * is readable by whoever knows it (A3–A7, A14, A19). Secret keys: generated here from the RNG,
+ * sensitive and unextractable from birth. Public keys: generated here with a private half that is the same, or
  * imported and left inert until the SO trusts them (checked at use).
  */
 function checkNewWrapper(attributes: AttributeMap, change: KeyChange): void {
@@ -144,13 +177,18 @@ function checkNewWrapper(attributes: AttributeMap, change: KeyChange): void {
   }
   if (!neverKnown(attributes)) {
     throw refuse(CKR_TEMPLATE_INCONSISTENT,
-      'only keys generated on the token, sensitive and unextractable from birth, may wrap');
+      'only keys generated at random on the token, sensitive and unextractable from birth, may wrap');
   }
 }
 
-/** Generated here (or the private half of a generated pair), always sensitive, never extractable. */
+/** Generated here from the token's RNG (a key, or either half of a pair); not from a caller's input. */
+function randomlyGenerated(attributes: AttributeMap): boolean {
+  return attributes.get(CKA_LOCAL) === true && RANDOM_KEY_GENERATION.has(attributes.get(CKA_KEY_GEN_MECHANISM) as number);
+}
+
+/** Randomly generated here, always sensitive, never extractable. */
 function neverKnown(attributes: AttributeMap): boolean {
-  return attributes.get(CKA_LOCAL) === true && attributes.get(CKA_ALWAYS_SENSITIVE) === true
+  return randomlyGenerated(attributes) && attributes.get(CKA_ALWAYS_SENSITIVE) === true
     && attributes.get(CKA_NEVER_EXTRACTABLE) === true;
 }
 
@@ -171,7 +209,7 @@ function checkDerived(attributes: AttributeMap, base: AttributeMap): void {
 /** A11: CKA_TRUSTED (SO-only, enforced by the table) goes on public keys or on never-known secret keys. */
 function checkTrusted(attributes: AttributeMap): void {
   if (attributes.get(CKA_CLASS) === CKO_SECRET_KEY && !neverKnown(attributes)) {
-    throw refuse(CKR_TEMPLATE_INCONSISTENT, 'only keys generated on the token, sensitive and unextractable from birth, can be trusted');
+    throw refuse(CKR_TEMPLATE_INCONSISTENT, 'only keys generated at random on the token, sensitive and unextractable from birth, can be trusted');
   }
 }
 
@@ -201,9 +239,9 @@ function checkKeyUse(use: KeyUse): void {
 
 function checkWrap(wrapper: AttributeMap, target: AttributeMap): void {
   const trusted = wrapper.get(CKA_TRUSTED) === true;
-  const fit = wrapper.get(CKA_CLASS) === CKO_PUBLIC_KEY ? wrapper.get(CKA_LOCAL) === true : neverKnown(wrapper);
+  const fit = wrapper.get(CKA_CLASS) === CKO_PUBLIC_KEY ? randomlyGenerated(wrapper) : neverKnown(wrapper);
   if (!trusted && !fit) {
-    throw refuse(CKR_KEY_FUNCTION_NOT_PERMITTED, 'this key was not generated on the token and is not trusted: it cannot wrap');
+    throw refuse(CKR_KEY_FUNCTION_NOT_PERMITTED, 'this key was not generated at random on the token and is not trusted: it cannot wrap');
   }
   const id = wrapper.get(CKA_UNIQUE_ID);
   if (id !== undefined && valuesEqual(id, target.get(CKA_UNIQUE_ID))) {
