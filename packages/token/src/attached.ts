@@ -5,7 +5,11 @@
  * the software-token code paths stay untouched.
  */
 import {
-  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_KEY_TYPE, CKA_PRIVATE, CKA_SIGN, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
+  ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DERIVE, CKA_EXTRACTABLE, CKA_ID,
+  CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN,
+  CKA_VALUE, CKA_VALUE_LEN, CKD_NULL, CKF_DERIVE, CKK_AES, CKK_GENERIC_SECRET, CKM_ECDH1_DERIVE, CKO_SECRET_KEY,
+  CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_VALUE_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_TEMPLATE_INCOMPLETE,
+  CKR_TEMPLATE_INCONSISTENT, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
   CKF_LOGIN_REQUIRED, CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN,
   CKF_TOKEN_INITIALIZED, CKF_TOKEN_PRESENT, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
   CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKF_WRITE_PROTECTED, CKK_EC, CKK_RSA, CKM_ECDSA,
@@ -77,6 +81,13 @@ export class AttachedRegistry {
   }
 }
 
+/** A key derived on the device (ECDH) lives here as a session object; its value is kept apart from its attributes. */
+interface SessionKey extends ProviderObject {
+  slot: number;
+  session: number;
+  value: Uint8Array;
+}
+
 interface AttachedSession {
   handle: number;
   slot: number;
@@ -96,6 +107,8 @@ export class AttachedSlots {
   readonly #events: number[] = [];
   readonly #handles = new Map<number, { slot: number; ref: string }>();
   readonly #handleOf = new Map<string, number>();
+  readonly #sessionKeys = new Map<string, SessionKey>();
+  #nextSessionKey = 1;
 
   constructor(registry: AttachedRegistry, newSessionHandle: () => number, newObjectHandle: () => number) {
     this.#registry = registry;
@@ -182,6 +195,7 @@ export class AttachedSlots {
     const s = this.#sessions.get(session);
     if (!s) throw ckr(CKR_SESSION_HANDLE_INVALID);
     this.#sessions.delete(session);
+    for (const [ref, key] of this.#sessionKeys) if (key.session === session) this.#dropSessionKey(ref, key);
     if (![...this.#sessions.values()].some((x) => x.slot === s.slot)) await this.#logout(s.slot);
   }
 
@@ -261,10 +275,13 @@ export class AttachedSlots {
     const target = await this.#object(s, object, CKR_OBJECT_HANDLE_INVALID);
     const attributes = toMap(target.attributes);
     const entries = templateEntries(template);
+    const secret = this.#sessionKeys.get(target.ref)?.value;
     let problem: number | undefined;
     for (const { type } of entries) {
       if (attributes.has(type)) continue;
-      if (readability(attributes, type) === 'sensitive') problem = CKR_ATTRIBUTE_SENSITIVE;
+      const readable = readability(attributes, type);
+      if (readable === 'sensitive') problem = CKR_ATTRIBUTE_SENSITIVE;
+      else if (type === CKA_VALUE && secret && readable === 'readable') attributes.set(CKA_VALUE, secret);
       else problem ??= CKR_ATTRIBUTE_TYPE_INVALID;
     }
     if (problem !== undefined) throw ckr(problem);
@@ -338,6 +355,79 @@ export class AttachedSlots {
     }
   }
 
+  // ------------------------------------------------------------------ key agreement
+
+  /**
+   * C_DeriveKey with CKM_ECDH1_DERIVE (CKD_NULL) on a device key: the device computes Z, which
+   * becomes a session secret key (CKK_GENERIC_SECRET or CKK_AES, CKA_VALUE_LEN bytes of Z).
+   */
+  async deriveKey(session: number, mechanism: Mechanism, baseKey: number, template: Template): Promise<number> {
+    const s = this.#session(session);
+    const m = mechanismArg(mechanism);
+    const provider = this.#provider(s);
+    const base = await this.#object(s, baseKey, CKR_KEY_HANDLE_INVALID);
+    const values = normalizeTemplate(template);
+    const info = provider.mechanisms().get(m.mechanism);
+    if (m.mechanism !== CKM_ECDH1_DERIVE || !info || !(info.flags & CKF_DERIVE) || !provider.deriveSecret) {
+      throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot derive on this device`);
+    }
+    const parameter = m.parameter as { kdf?: unknown; publicData?: unknown; sharedData?: unknown } | undefined;
+    if (typeof parameter !== 'object' || parameter === null || !(parameter.publicData instanceof Uint8Array)) {
+      throw ckr(CKR_MECHANISM_PARAM_INVALID, 'CKM_ECDH1_DERIVE takes { kdf, publicData }');
+    }
+    if (parameter.kdf !== CKD_NULL || (parameter.sharedData !== undefined && !(parameter.sharedData instanceof Uint8Array && parameter.sharedData.length === 0))) {
+      throw ckr(CKR_MECHANISM_PARAM_INVALID, 'the device gives the raw shared secret: kdf CKD_NULL, no shared data');
+    }
+    const baseAttributes = toMap(base.attributes);
+    if (baseAttributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY || baseAttributes.get(CKA_KEY_TYPE) !== CKK_EC) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'ECDH needs an EC private key');
+    if (baseAttributes.get(CKA_DERIVE) !== true) throw ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, 'the key does not allow derive');
+    if ((values.get(CKA_CLASS) ?? CKO_SECRET_KEY) !== CKO_SECRET_KEY) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'ECDH makes a secret key');
+    if (values.get(CKA_TOKEN) === true) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'the device keeps no secret keys: session objects only');
+    const keyType = values.get(CKA_KEY_TYPE);
+    if (keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required');
+    if (keyType !== CKK_GENERIC_SECRET && keyType !== CKK_AES) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'ECDH here makes CKK_GENERIC_SECRET or CKK_AES keys');
+    const length = values.get(CKA_VALUE_LEN);
+    if (keyType === CKK_AES && length !== 16 && length !== 24 && length !== 32) throw ckr(length === undefined ? CKR_TEMPLATE_INCOMPLETE : CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 16, 24 or 32 for AES');
+    const shared = await provider.deriveSecret(base.ref, { mechanism: m.mechanism, parameter: { kdf: CKD_NULL, publicData: parameter.publicData } });
+    const size = typeof length === 'number' ? length : shared.length;
+    if (size < 1 || size > shared.length) throw ckr(CKR_ATTRIBUTE_VALUE_INVALID, `CKA_VALUE_LEN: at most ${shared.length}`);
+    const value = shared.slice(0, size);
+    shared.fill(0);
+    const sensitive = values.get(CKA_SENSITIVE) !== false;
+    const extractable = values.get(CKA_EXTRACTABLE) === true;
+    const ref = `session-key:${this.#nextSessionKey++}`;
+    const attributes: Attribute[] = [
+      { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: keyType }, { type: CKA_TOKEN, value: false },
+      { type: CKA_PRIVATE, value: values.get(CKA_PRIVATE) !== false }, { type: CKA_VALUE_LEN, value: size },
+      { type: CKA_SENSITIVE, value: sensitive }, { type: CKA_EXTRACTABLE, value: extractable },
+      { type: CKA_ALWAYS_SENSITIVE, value: false }, { type: CKA_NEVER_EXTRACTABLE, value: false }, { type: CKA_LOCAL, value: false },
+      { type: CKA_DERIVE, value: false }, { type: CKA_LABEL, value: typeof values.get(CKA_LABEL) === 'string' ? values.get(CKA_LABEL) as string : '' },
+      ...(values.has(CKA_ID) ? [{ type: CKA_ID, value: values.get(CKA_ID)! }] : []),
+    ];
+    this.#sessionKeys.set(ref, { ref, slot: s.slot, session: s.handle, attributes, value });
+    return this.#handleFor(s.slot, ref);
+  }
+
+  /** Only the session keys made here can be destroyed; what lives on the device stays. */
+  async destroyObject(session: number, object: number): Promise<void> {
+    const s = this.#session(session);
+    const target = await this.#object(s, object, CKR_OBJECT_HANDLE_INVALID);
+    const key = this.#sessionKeys.get(target.ref);
+    if (!key) throw ckr(CKR_ACTION_PROHIBITED, 'objects on the device are not destroyed through vhsm');
+    this.#dropSessionKey(target.ref, key);
+  }
+
+  #dropSessionKey(ref: string, key: SessionKey): void {
+    key.value.fill(0);
+    this.#sessionKeys.delete(ref);
+    const handleKey = `${key.slot}:${ref}`;
+    const handle = this.#handleOf.get(handleKey);
+    if (handle !== undefined) {
+      this.#handles.delete(handle);
+      this.#handleOf.delete(handleKey);
+    }
+  }
+
   // ------------------------------------------------------------------ objects made on the device
 
   async generateKeyPair(session: number, mechanism: Mechanism, publicTemplate: Template, privateTemplate: Template): Promise<{ publicKey: number; privateKey: number }> {
@@ -398,6 +488,9 @@ export class AttachedSlots {
 
   async #logout(slot: number): Promise<void> {
     if (!this.#logins.delete(slot)) return;
+    for (const [ref, key] of this.#sessionKeys) {
+      if (key.slot === slot && toMap(key.attributes).get(CKA_PRIVATE) === true) this.#dropSessionKey(ref, key);
+    }
     for (const s of this.#sessions.values()) {
       if (s.slot !== slot) continue;
       delete s.sign;
@@ -408,7 +501,7 @@ export class AttachedSlots {
 
   async #visible(s: AttachedSession): Promise<readonly ProviderObject[]> {
     const loggedIn = this.#logins.get(s.slot) === 'user';
-    const objects = await this.#provider(s).objects();
+    const objects = [...await this.#provider(s).objects(), ...[...this.#sessionKeys.values()].filter((k) => k.slot === s.slot)];
     return objects.filter((o) => loggedIn || toMap(o.attributes).get(CKA_PRIVATE) !== true);
   }
 

@@ -61,6 +61,11 @@ export interface TokenProvider {
   /** One-shot signature with a private key; output in the same format as software keys (ECDSA r||s). */
   sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
   /**
+   * Key agreement with a private key (C_DeriveKey, CKM_ECDH1_DERIVE with CKD_NULL): the raw shared
+   * secret Z for the peer's public point in the mechanism's `publicData`.
+   */
+  deriveSecret?(key: string, mechanism: Mechanism): Promise<Uint8Array>;
+  /**
    * Generate a key pair on the device (C_GenerateKeyPair). The device picks where from the templates
    * (e.g. CKA_ID for a PIV slot) and resolves to the refs of the new public and private key objects.
    */
