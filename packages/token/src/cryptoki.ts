@@ -489,6 +489,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_DestroyObject(session: number, object: number): Promise<void> {
     return this.#run('C_DestroyObject', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.destroyObject(session, object);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       const target = await this.#object(s, object);
@@ -1181,6 +1182,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_DeriveKey(session: number, mechanism: Mechanism, baseKey: number, template: Template): Promise<number> {
     return this.#run('C_DeriveKey', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.deriveKey(session, mechanism, baseKey, template);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       const m = mechanismArg(mechanism);
