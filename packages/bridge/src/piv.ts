@@ -9,7 +9,7 @@ import {
   CKA_EC_PARAMS, CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_ISSUER, CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL,
   CKA_MODIFIABLE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_PUBLIC_EXPONENT,
   CKA_SENSITIVE, CKA_SERIAL_NUMBER, CKA_SIGN, CKA_SUBJECT, CKA_TOKEN, CKA_VALUE, CKA_VERIFY, CKC_X_509,
-  CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKK_RSA, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKF_DERIVE, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKK_RSA, CKM_EC_KEY_PAIR_GEN, CKM_ECDH1_DERIVE, CKM_ECDSA, CKM_ECDSA_SHA1,
   CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN,
   CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKO_CERTIFICATE,
   CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DATA_LEN_RANGE,
@@ -69,6 +69,7 @@ const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
   ...[...RSA_DIGEST_INFO.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_SIGN }]),
   [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
   [CKM_RSA_PKCS_KEY_PAIR_GEN, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_GENERATE_KEY_PAIR }],
+  [CKM_ECDH1_DERIVE, { minKeySize: 256, maxKeySize: 256, flags: CKF_DERIVE }],
 ]);
 
 /** Does the card answer SELECT of the PIV application? */
@@ -215,6 +216,28 @@ export class PivProvider extends CardProvider {
     const der = template && findTlv(template.value, 0x82);
     if (!der) throw fail(CKR_DEVICE_ERROR, 'signature response without 7C/82');
     return derSignatureToRaw(der.value, 32);
+  }
+
+  /** ECDH with the card's key (GENERAL AUTHENTICATE with the peer point in tag 85): the shared x-coordinate. */
+  async deriveSecret(key: string, mechanism: Mechanism): Promise<Uint8Array> {
+    const slot = slotOf(key);
+    const parameter = mechanism.parameter as { publicData?: unknown } | undefined;
+    const publicData = parameter?.publicData;
+    if (!(publicData instanceof Uint8Array)) throw fail(CKR_MECHANISM_PARAM_INVALID, 'publicData: expected the peer point');
+    let point: Uint8Array = publicData;
+    // The peer point raw (04‖x‖y) or wrapped in a DER OCTET STRING, as applications pass either.
+    if (point.length === 67 && point[0] === 0x04 && point[1] === 0x41) point = point.subarray(2);
+    if (point.length !== 65 || point[0] !== 0x04) throw fail(CKR_MECHANISM_PARAM_INVALID, 'publicData: an uncompressed P-256 point');
+    if (!this.#keyTypes.has(slot)) await this.objects();
+    if (this.#keyTypes.get(slot)?.type !== 'ec') throw fail(CKR_KEY_TYPE_INCONSISTENT, 'ECDH needs an EC key');
+    const r = await this.#send(0x87, ALG_ECC_P256, slot, tlv(0x7c, tlv(0x82), tlv(0x85, point)));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants the PIN verified for this key');
+    if (r.sw === 0x6a80) throw fail(CKR_MECHANISM_PARAM_INVALID, 'the card refused the peer point');
+    if (r.sw !== SW_OK) throw cardError('GENERAL AUTHENTICATE', r.sw);
+    const template = findTlv(r.data, 0x7c);
+    const shared = template && findTlv(template.value, 0x82)?.value;
+    if (!shared || shared.length !== 32) throw fail(CKR_DEVICE_ERROR, 'key agreement response without 7C/82');
+    return shared.slice();
   }
 
   /** PKCS#1 v1.5 signature: DigestInfo and type-1 padding made here, the private operation on the card. */

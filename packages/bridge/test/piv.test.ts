@@ -6,6 +6,9 @@ import {
   CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_TEMPLATE_INCOMPLETE, CKR_USER_NOT_LOGGED_IN, CKS_RW_SO_FUNCTIONS,
   CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, CKA_KEY_TYPE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT, CKK_RSA,
   CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256_RSA_PKCS, CKR_DATA_LEN_RANGE, CKR_KEY_TYPE_INCONSISTENT,
+  CKA_EXTRACTABLE, CKA_SENSITIVE, CKA_TOKEN, CKA_VALUE_LEN, CKD_NULL, CKD_SHA1_KDF, CKK_AES, CKK_GENERIC_SECRET,
+  CKM_ECDH1_DERIVE, CKO_SECRET_KEY, CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_SENSITIVE, CKR_KEY_FUNCTION_NOT_PERMITTED,
+  CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_TEMPLATE_INCONSISTENT,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +117,53 @@ describe.each(['extended', 'short'] as const)('PIV RSA-2048 through the bridge (
     await p11.C_SignInit(session, { mechanism: CKM_RSA_PKCS }, key);
     await expect(p11.C_Sign(session, new Uint8Array(246))).rejects.toMatchObject(code(CKR_DATA_LEN_RANGE));
     await expect(p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key)).rejects.toMatchObject(code(CKR_KEY_TYPE_INCONSISTENT));
+  });
+});
+
+describe('PIV key agreement', () => {
+  it('ECDH with the 9D key gives the shared secret WebCrypto computes; derived keys are session objects', async () => {
+    const card = new PivCard({ pin: '123456' });
+    await card.provision(0x9a, 'auth');
+    await card.provision(0x9d, 'key management');
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card)));
+    const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(session, CKU_USER, '123456');
+    const key9d = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(3) }]);
+    const pub9d = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_ID, value: Uint8Array.of(3) }]);
+    const cardPoint = ((await p11.C_GetAttributeValue(session, pub9d, [{ type: CKA_EC_POINT }]))[0]!.value as Uint8Array).slice(2);
+    const peer = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    const peerPoint = new Uint8Array(await crypto.subtle.exportKey('raw', peer.publicKey));
+    const cardPublic = await crypto.subtle.importKey('raw', cardPoint, { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    const expected = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: cardPublic }, peer.privateKey, 256));
+    const ecdh = (publicData: Uint8Array, kdf = CKD_NULL) => ({ mechanism: CKM_ECDH1_DERIVE, parameter: { kdf, publicData } });
+    const readable = [{ type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_GENERIC_SECRET }, { type: CKA_SENSITIVE, value: false }, { type: CKA_EXTRACTABLE, value: true }];
+
+    const derived = await p11.C_DeriveKey(session, ecdh(peerPoint), key9d, readable);
+    expect((await p11.C_GetAttributeValue(session, derived, [{ type: CKA_VALUE }]))[0]!.value).toEqual(expected);
+    // The peer point wrapped in a DER OCTET STRING works the same.
+    const wrapped = await p11.C_DeriveKey(session, ecdh(Uint8Array.of(0x04, 0x41, ...peerPoint)), key9d, readable);
+    expect((await p11.C_GetAttributeValue(session, wrapped, [{ type: CKA_VALUE }]))[0]!.value).toEqual(expected);
+    // By default the derived key is sensitive; an AES key takes CKA_VALUE_LEN bytes of the secret.
+    const aes = await p11.C_DeriveKey(session, ecdh(peerPoint), key9d, [{ type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE_LEN, value: 16 }]);
+    await expect(p11.C_GetAttributeValue(session, aes, [{ type: CKA_VALUE }])).rejects.toMatchObject(code(CKR_ATTRIBUTE_SENSITIVE));
+    expect((await p11.C_GetAttributeValue(session, aes, [{ type: CKA_VALUE_LEN }]))[0]!.value).toBe(16);
+
+    await expect(p11.C_DeriveKey(session, ecdh(peerPoint, CKD_SHA1_KDF), key9d, readable)).rejects.toMatchObject(code(CKR_MECHANISM_PARAM_INVALID));
+    await expect(p11.C_DeriveKey(session, ecdh(peerPoint.subarray(1)), key9d, readable)).rejects.toMatchObject(code(CKR_MECHANISM_PARAM_INVALID));
+    const key9a = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(1) }]);
+    await expect(p11.C_DeriveKey(session, ecdh(peerPoint), key9a, readable)).rejects.toMatchObject(code(CKR_KEY_FUNCTION_NOT_PERMITTED));
+    await expect(p11.C_DeriveKey(session, ecdh(peerPoint), key9d, [{ type: CKA_KEY_TYPE, value: CKK_GENERIC_SECRET }, { type: CKA_TOKEN, value: true }]))
+      .rejects.toMatchObject(code(CKR_TEMPLATE_INCONSISTENT));
+
+    await expect(p11.C_DestroyObject(session, key9d)).rejects.toMatchObject(code(CKR_ACTION_PROHIBITED));
+    await p11.C_DestroyObject(session, derived);
+    await expect(p11.C_GetAttributeValue(session, derived, [{ type: CKA_VALUE }])).rejects.toMatchObject(code(CKR_OBJECT_HANDLE_INVALID));
+    // Closing the session ends its derived keys.
+    await p11.C_CloseSession(session);
+    const again = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await expect(p11.C_GetAttributeValue(again, wrapped, [{ type: CKA_VALUE_LEN }])).rejects.toMatchObject(code(CKR_OBJECT_HANDLE_INVALID));
   });
 });
 
