@@ -23,11 +23,15 @@ const P256 = Uint8Array.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x
 const MESSAGE = new TextEncoder().encode('kept across restarts');
 const gcm = (iv: number) => ({ mechanism: CKM_AES_GCM, parameter: { iv: new Uint8Array(12).fill(iv) } });
 
+/**
+ * A key imported with known bytes. The strict policy keeps sensitive keys private, so the public one
+ * is a readable key: its bytes must still never appear in a record (they are sealed under DK).
+ */
 function importTemplate(label: string, value: Uint8Array, isPrivate: boolean) {
   return [
     { type: CKA_CLASS, value: CKO_SECRET_KEY }, { type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_TOKEN, value: true },
     { type: CKA_PRIVATE, value: isPrivate }, { type: CKA_LABEL, value: label }, { type: CKA_ENCRYPT, value: true },
-    { type: CKA_DECRYPT, value: true }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false },
+    { type: CKA_DECRYPT, value: true }, { type: CKA_SENSITIVE, value: isPrivate }, { type: CKA_EXTRACTABLE, value: !isPrivate },
     { type: CKA_VALUE, value },
   ];
 }

@@ -3,4 +3,4 @@ import { createIdbStore } from '@vhsm/store-idb';
 import { hostSharedWorker } from '@vhsm/worker';
 import { VAULT_DB } from './engine-options.js';
 
-hostSharedWorker({ store: () => createIdbStore({ name: VAULT_DB }) });
+hostSharedWorker({ store: () => createIdbStore({ name: VAULT_DB, soleWriter: true }) });

@@ -18,6 +18,13 @@ export interface IdbStoreOptions {
   name?: string;
   /** The IndexedDB to use instead of `globalThis.indexedDB` (e.g. fake-indexeddb in Node). */
   indexedDB?: IDBFactory;
+  /**
+   * This connection's engine is the only one writing the database (a SharedWorker serving every
+   * tab of the origin): calls may trust the token generation it last saw instead of re-reading the
+   * record each time. Commits from other connections still invalidate it, a task later, through a
+   * BroadcastChannel; leave it off where engines share the database as peers.
+   */
+  soleWriter?: boolean;
 }
 
 type Db = IDBPDatabase<VhsmSchema>;
@@ -41,7 +48,7 @@ export async function createIdbStore(options: IdbStoreOptions = {}): Promise<Tok
     throw storeError(e, method);
   }
   adoptIdbInterfaces(raw);
-  return new IdbStore(raw);
+  return new IdbStore(raw, name, options.soleWriter === true);
 }
 
 /** Open with the plain API: the upgrade steps run inside the versionchange transaction. */
@@ -92,9 +99,26 @@ function adoptIdbInterfaces(db: IDBDatabase): void {
 class IdbStore implements TokenStore {
   readonly #db: Db;
   #closed: string | undefined;
+  /**
+   * Commits announced by the other connections to this database (other tabs' or workers' engines),
+   * so that an engine can skip re-reading the token record on every call while nobody writes.
+   */
+  readonly #channel: BroadcastChannel | undefined;
+  /** Generations this connection knows to be current, per slot (its own reads and writes). */
+  readonly #known = new Map<number, number>();
 
-  constructor(raw: IDBDatabase) {
+  readonly #soleWriter: boolean;
+
+  constructor(raw: IDBDatabase, name: string, soleWriter: boolean) {
     this.#db = wrap(raw) as unknown as Db;
+    this.#soleWriter = soleWriter;
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(`vhsm-store:${name}`);
+      this.#channel.onmessage = (event: MessageEvent<unknown>) => {
+        const slot = (event.data as { slot?: unknown } | null)?.slot;
+        if (typeof slot === 'number') this.#known.delete(slot);
+      };
+    }
     // A newer schema (another tab's upgrade) or a deletion wants the database: let it go and stop.
     raw.addEventListener('versionchange', () => {
       this.#closed = 'the database is being upgraded or deleted by another connection';
@@ -106,14 +130,32 @@ class IdbStore implements TokenStore {
   }
 
   async loadToken(slot: number): Promise<TokenRecord | undefined> {
-    return this.#read('TokenStore.loadToken', (db) => db.get('tokens', slot));
+    const record = await this.#read('TokenStore.loadToken', (db) => db.get('tokens', slot));
+    if (record) this.#known.set(slot, record.generation);
+    else this.#known.delete(slot);
+    return record;
+  }
+
+  /**
+   * For a sole writer: the generation as of this connection's last read or write, unless another
+   * connection has announced a commit since. Peers always re-read (undefined).
+   */
+  peekGeneration(slot: number): number | undefined {
+    return this.#soleWriter ? this.#known.get(slot) : undefined;
   }
 
   async loadObjects(slot: number): Promise<ObjectRecord[]> {
     return this.#read('TokenStore.loadObjects', (db) => db.getAllFromIndex('objects', 'by-slot', slot));
   }
 
-  commit(change: Commit): Promise<number> {
+  async commit(change: Commit): Promise<number> {
+    const generation = await this.#commit(change);
+    this.#known.set(change.slot, generation);
+    this.#channel?.postMessage({ slot: change.slot, generation });
+    return generation;
+  }
+
+  #commit(change: Commit): Promise<number> {
     return this.#write('TokenStore.commit', ['tokens', 'objects'], async (tx) => {
       const tokens = tx.objectStore('tokens');
       const objects = tx.objectStore('objects');
@@ -160,6 +202,8 @@ class IdbStore implements TokenStore {
 
   async close(): Promise<void> {
     this.#closed ??= 'the store was closed';
+    this.#channel?.close();
+    this.#known.clear();
     this.#db.close();
   }
 

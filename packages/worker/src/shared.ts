@@ -2,4 +2,4 @@
 import { createIdbStore } from '@vhsm/store-idb';
 import { hostSharedWorker } from './host.js';
 
-hostSharedWorker({ store: () => createIdbStore() });
+hostSharedWorker({ store: () => createIdbStore({ soleWriter: true }) });
