@@ -5,6 +5,7 @@
  */
 import { CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, Pkcs11Error } from '@vhsm/pkcs11';
 import { fail } from './errors.js';
+import { atrT1Parameters, T1Transport } from './t1.js';
 import type { UsbDeviceLike, UsbEndpointLike } from './usb.js';
 
 export const CCID_CLASS = 0x0b;
@@ -14,6 +15,8 @@ export const PC_TO_RDR_ICC_POWER_ON = 0x62;
 export const PC_TO_RDR_ICC_POWER_OFF = 0x63;
 export const PC_TO_RDR_GET_SLOT_STATUS = 0x65;
 export const PC_TO_RDR_XFR_BLOCK = 0x6f;
+export const PC_TO_RDR_SET_PARAMETERS = 0x61;
+export const RDR_TO_PC_PARAMETERS = 0x82;
 export const RDR_TO_PC_DATA_BLOCK = 0x80;
 export const RDR_TO_PC_SLOT_STATUS = 0x81;
 export const RDR_TO_PC_NOTIFY_SLOT_CHANGE = 0x50;
@@ -23,6 +26,8 @@ export const FEATURE_TPDU = 0x0001_0000;
 export const FEATURE_SHORT_APDU = 0x0002_0000;
 export const FEATURE_EXTENDED_APDU = 0x0004_0000;
 const LEVEL_MASK = 0x0007_0000;
+/** dwFeatures: the reader negotiates IFSD itself (T=1). */
+const FEATURE_AUTO_IFSD = 0x0000_0400;
 
 /** wLevelParameter / bChainParameter values of the extended APDU level. */
 export const CHAIN_BEGIN_AND_END = 0x00;
@@ -128,6 +133,8 @@ export class CcidReader {
   readonly interrupt: UsbEndpointLike | undefined;
   #seq = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  /** At the TPDU level: the T=1 protocol with the powered card. */
+  #t1: T1Transport | undefined;
   #removed = false;
 
   private constructor(device: UsbDeviceLike, interfaceNumber: number, descriptor: CcidDescriptor,
@@ -159,8 +166,8 @@ export class CcidReader {
     const found = findCcidDescriptor(config);
     if (!found) throw fail(CKR_DEVICE_ERROR, 'no CCID interface (class 0x0B) on this device');
     const descriptor = parseCcidDescriptor(found.descriptor);
-    if (descriptor.level !== 'short' && descriptor.level !== 'extended') {
-      throw fail(CKR_DEVICE_ERROR, `reader exchange level ${descriptor.level} is not supported (APDU levels only)`);
+    if (descriptor.level === 'character' || (descriptor.level === 'tpdu' && !(descriptor.protocols & 2))) {
+      throw fail(CKR_DEVICE_ERROR, `reader exchange level ${descriptor.level} is not supported (APDU levels, or TPDU with T=1)`);
     }
     const usbInterface = configuration.interfaces.find((i) => i.interfaceNumber === found.interfaceNumber);
     const alternate = usbInterface?.alternates.find((a) => a.interfaceClass === CCID_CLASS);
@@ -194,6 +201,8 @@ export class CcidReader {
       const reply = await this.#command(PC_TO_RDR_ICC_POWER_ON, new Uint8Array(3), new Uint8Array(0));
       if (reply.type !== RDR_TO_PC_DATA_BLOCK) throw fail(CKR_DEVICE_ERROR, 'power-on: unexpected reply');
       this.atr = reply.data;
+      this.#t1 = undefined;
+      if (this.descriptor.level === 'tpdu') await this.#startT1(reply.data);
       return reply.data;
     });
   }
@@ -219,7 +228,24 @@ export class CcidReader {
     }
   }
 
+  /** TPDU level: set the T=1 parameters from the ATR, then announce our IFSD unless the reader does. */
+  async #startT1(atr: Uint8Array): Promise<void> {
+    const { t1, ifsc } = atrT1Parameters(atr);
+    if (!t1) throw fail(CKR_DEVICE_ERROR, 'the card offers no T=1, and T=0 at the TPDU level is not supported');
+    // bmFindexDindex 11, LRC, guard time 0, BWI 4 / CWI 13, no clock stop, IFSC, NAD 0.
+    const parameters = Uint8Array.of(0x11, 0x10, 0x00, 0x4d, 0x00, ifsc, 0x00);
+    const reply = await this.#command(PC_TO_RDR_SET_PARAMETERS, Uint8Array.of(1, 0, 0), parameters);
+    if (reply.type !== RDR_TO_PC_PARAMETERS) throw fail(CKR_DEVICE_ERROR, 'SetParameters: unexpected reply');
+    const t1Transport = new T1Transport(async (block) => (await this.#command(PC_TO_RDR_XFR_BLOCK, levelParams(0), block)).data, { ifsc });
+    if (!(this.descriptor.features & FEATURE_AUTO_IFSD)) await t1Transport.negotiateIfsd();
+    this.#t1 = t1Transport;
+  }
+
   async #transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    if (this.descriptor.level === 'tpdu') {
+      if (!this.#t1) throw fail(CKR_DEVICE_ERROR, 'power the card on first');
+      return this.#t1.transmit(apdu);
+    }
     const room = this.descriptor.maxMessageLength - HEADER;
     const parts: Uint8Array[] = [];
     if (apdu.length <= room) {

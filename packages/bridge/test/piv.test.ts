@@ -18,7 +18,7 @@ import { DEFAULT_MANAGEMENT_KEY, EmulatedCcidDevice, PivCard, selfSignedCertific
 const code = (rv: number) => ({ code: rv });
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
-async function attached(level: 'short' | 'extended' = 'extended') {
+async function attached(level: 'short' | 'extended' | 'tpdu' = 'extended') {
   const card = new PivCard({ pin: '123456' });
   const certs = { a: await card.provision(0x9a, 'vhsm PIV auth'), c: await card.provision(0x9c, 'vhsm PIV sign') };
   const device = new EmulatedCcidDevice(card, { level, timeExtensions: 1 });
@@ -47,7 +47,7 @@ async function verifies(p11: Cryptoki, session: number, id: number, data: Uint8A
   return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature.slice(), data.slice());
 }
 
-describe.each(['extended', 'short'] as const)('PIV card through the bridge (%s APDU reader)', (level) => {
+describe.each(['extended', 'short', 'tpdu'] as const)('PIV card through the bridge (%s APDU reader)', (level) => {
   it('logs in, finds the certificates, signs with 9A and 9C, and the signatures verify with WebCrypto', async () => {
     const { p11, slot, session, certs } = await attached(level);
     const info = await p11.C_GetTokenInfo(slot);
@@ -88,7 +88,7 @@ describe.each(['extended', 'short'] as const)('PIV card through the bridge (%s A
   });
 });
 
-describe.each(['extended', 'short'] as const)('PIV RSA-2048 through the bridge (%s APDU reader)', (level) => {
+describe.each(['extended', 'short', 'tpdu'] as const)('PIV RSA-2048 through the bridge (%s APDU reader)', (level) => {
   it('signs with PKCS#1 v1.5 (padding made on the host) and the signature verifies with WebCrypto', async () => {
     const card = new PivCard({ pin: '123456' });
     await card.provision(0x9e, 'vhsm PIV RSA card auth', 'rsa2048');

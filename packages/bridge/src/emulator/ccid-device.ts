@@ -9,9 +9,15 @@ import type {
 } from '../usb.js';
 import type { EmulatedCard } from './iso-card.js';
 import { join } from './iso-card.js';
+import { T1Card } from './t1-card.js';
 
 export interface EmulatedReaderOptions {
-  level?: 'short' | 'extended';
+  /** Exchange level; 'tpdu' runs T=1 with the card (blocks in XfrBlock). */
+  level?: 'short' | 'extended' | 'tpdu';
+  /** T=1: the card's IFSC, announced in its ATR. */
+  ifsc?: number;
+  /** T=1: S(WTX) requests the card makes before each answer. */
+  wtx?: number;
   /** dwMaxCCIDMessageLength: header plus data of one bulk message. */
   maxMessageLength?: number;
   packetSize?: number;
@@ -42,7 +48,9 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
   #card: EmulatedCard | undefined;
   #powered = false;
   #connected = true;
-  readonly #level: 'short' | 'extended';
+  readonly #level: 'short' | 'extended' | 'tpdu';
+  readonly #ifsc: number;
+  readonly #wtx: number;
   readonly #maxMessage: number;
   readonly #packetSize: number;
   readonly #timeExtensions: number;
@@ -53,11 +61,14 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
   /** Response left to send (extended level). */
   #response: Uint8Array | undefined;
   #interruptWaiters: ((r: UsbInResult) => void)[] = [];
+  #t1Card: T1Card | undefined;
   #notices: Uint8Array[] = [];
 
   constructor(card: EmulatedCard | undefined, options: EmulatedReaderOptions = {}) {
     this.#card = card;
     this.#level = options.level ?? 'extended';
+    this.#ifsc = options.ifsc ?? 32;
+    this.#wtx = options.wtx ?? 0;
     this.#maxMessage = options.maxMessageLength ?? (this.#level === 'extended' ? 1034 : 271);
     this.#packetSize = options.packetSize ?? 64;
     this.#timeExtensions = options.timeExtensions ?? 0;
@@ -78,8 +89,14 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
     }];
   }
 
+  /** The T=1 engine of the card now in the reader (TPDU level), for framing tests. */
+  get t1(): T1Card | undefined {
+    return this.#t1Card;
+  }
+
   insert(card: EmulatedCard): void {
     this.#card = card;
+    this.#t1Card = undefined;
     this.#powered = false;
     this.#notify(true);
   }
@@ -187,17 +204,25 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
         if (!this.#card) return [failed(0xfe)];
         this.#card.reset();
         this.#powered = true;
-        return [reply(0x80, slot, seq, [0, 0, 0], this.#card.atr)];
+        if (this.#level !== 'tpdu') return [reply(0x80, slot, seq, [0, 0, 0], this.#card.atr)];
+        this.#t1Card = new T1Card(this.#card, { ifsc: this.#ifsc, wtx: this.#wtx });
+        return [reply(0x80, slot, seq, [0, 0, 0], t1Atr(this.#ifsc))];
       }
       case 0x63:
         this.#powered = false;
         return [slotStatus(this.#card ? 1 : 2)];
       case 0x65:
         return [slotStatus(icc)];
+      case 0x61: {
+        // PC_to_RDR_SetParameters: take T=1 parameters as given, answer RDR_to_PC_Parameters.
+        if (!this.#card || m[7] !== 1 || this.#level !== 'tpdu') return [reply(0x82, slot, seq, [0x40 | icc, 7, 0], new Uint8Array(0))];
+        return [reply(0x82, slot, seq, [icc, 0, 1], data)];
+      }
       case 0x6f: {
         if (!this.#card || !this.#powered) return [failed(0xfe)];
         const level = (m[8] as number) | ((m[9] as number) << 8);
         const waits = Array.from({ length: this.#timeExtensions }, () => reply(0x80, slot, seq, [0x80, 1, 0], new Uint8Array(0)));
+        if (this.#level === 'tpdu') return [...waits, reply(0x80, slot, seq, [0, 0, 0], await this.#t1Card!.receive(data.slice()))];
         if (this.#level === 'short' || level === 0) return [...waits, ...this.#respond(slot, seq, await this.#card.transmit(data.slice()))];
         if (level === 0x10) {
           const rest = this.#response;
@@ -236,9 +261,10 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
     v.setUint16(2, 0x0110, true);
     ccid[4] = 0; // one slot
     ccid[5] = 0x07;
-    v.setUint32(6, 0x3, true); // T=0 and T=1
+    v.setUint32(6, this.#level === 'tpdu' ? 0x2 : 0x3, true); // T=0 and T=1 (TPDU: T=1 only)
     v.setUint32(28, 254, true);
-    v.setUint32(40, 0x40 | 0x80 | (this.#level === 'extended' ? 0x0004_0000 : 0x0002_0000), true);
+    const levelBits = { extended: 0x0004_0000, short: 0x0002_0000, tpdu: 0x0001_0000 }[this.#level];
+    v.setUint32(40, 0x40 | 0x80 | levelBits, true);
     v.setUint32(44, this.#maxMessage, true);
     ccid[48] = 0xff;
     ccid[49] = 0xff;
@@ -249,6 +275,15 @@ export class EmulatedCcidDevice implements UsbDeviceLike {
     const config = Uint8Array.of(9, 2, total & 0xff, total >> 8, 1, 1, 0, 0x80, 50);
     return join([config, iface, ccid, endpoints]);
   }
+}
+
+/**
+ * At the TPDU level the emulated card answers with an ATR that offers T=1 with the given IFSC
+ * (TD1 → T=1, TD2 → T=1 with TA3 = IFSC, then TCK), whatever ATR the card model has.
+ */
+function t1Atr(ifsc: number): Uint8Array {
+  const body = [0x80, 0x81, 0x11, ifsc];
+  return Uint8Array.of(0x3b, ...body, body.reduce((x, b) => x ^ b, 0));
 }
 
 function reply(type: number, slot: number, seq: number, params: number[], data: Uint8Array): Uint8Array {
