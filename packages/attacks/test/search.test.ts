@@ -1,7 +1,9 @@
 /**
  * A bounded Tookan-like search: fast-check draws sequences of the attacker's moves (generate,
- * create, copy, set, wrap, unwrap, encrypt, decrypt, derive, get-attribute, offline crafting) and
- * the world tries every output offline with every key value the attacker knows. Property: no
+ * PBKDF2 from its own password, create, copy (also to a public or token object), set, wrap, unwrap,
+ * encrypt, decrypt, derive, get-attribute, offline crafting) and the world tries every output
+ * offline with every key value the attacker knows, and every key material the stored records seal
+ * under the device key (which any script of the origin can use). Property: no
  * secret value is ever learned. Under `spec` the search must find a leak (else it is too weak);
  * under `strict` it must find none within the budget.
  *

@@ -5,13 +5,14 @@
  */
 import fc from 'fast-check';
 import {
-  CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT, CKA_SENSITIVE,
+  CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_PRIVATE, CKA_PUBLIC_EXPONENT, CKA_SENSITIVE,
   CKA_TOKEN, CKA_TRUSTED, CKA_VALUE, CKA_VALUE_LEN, CKA_WRAP_WITH_TRUSTED,
-  CKF_HKDF_SALT_DATA, CKK_AES, CKK_GENERIC_SECRET, CKK_RSA, CKM_HKDF_DERIVE, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256,
-  CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKA_EXTRACTABLE, isPkcs11Error, ckaName,
+  CKF_HKDF_SALT_DATA, CKK_AES, CKK_GENERIC_SECRET, CKK_RSA, CKM_HKDF_DERIVE, CKM_PKCS5_PBKD2, CKM_RSA_PKCS_KEY_PAIR_GEN,
+  CKM_SHA256, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKA_EXTRACTABLE, CKP_PKCS5_PBKD2_HMAC_SHA256, CKZ_SALT_SPECIFIED,
+  isPkcs11Error, ckaName,
 } from '@vhsm/token';
 import type { Attribute } from '@vhsm/token';
-import { gcmEncrypt, kwWrap, oaepEncrypt } from '../../src/offline.js';
+import { gcmEncrypt, kwWrap, oaepEncrypt, pbkdf2 } from '../../src/offline.js';
 import { IVS, MODES, ROLES, mechanismFor, wishTemplate } from './world.js';
 import type { Mode, Wish, World } from './world.js';
 
@@ -48,6 +49,8 @@ const showWish = (w: Wish) => `{${[...w.roles.map((r) => ckaName(r).slice(4).toL
 const index = fc.oneof({ arbitrary: fc.nat({ max: 1 }), weight: 4 }, { arbitrary: fc.nat({ max: 63 }), weight: 1 });
 /** AES-KW most often: it is what a careful token still allows. */
 const mode = fc.oneof({ arbitrary: fc.constant<Mode>('kw'), weight: 3 }, { arbitrary: fc.constantFrom(...MODES), weight: 2 });
+/** A copy's CKA_PRIVATE or CKA_TOKEN: most often the value that exposes a key (public, stored), sometimes left alone. */
+const lowered = (risky: boolean) => fc.oneof({ arbitrary: fc.constant(risky), weight: 2 }, { arbitrary: fc.constantFrom(undefined, !risky), weight: 2 });
 /** Usually an operand related to the blob (its key's family): the attacker's obvious first try. */
 const related = fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 });
 
@@ -60,6 +63,28 @@ export class GenerateKey extends Move {
     w.keys.push({ handle, kind: 'secret', family: handle, ...await w.recordGenerated(handle, 'a generated sensitive key') });
   }
   toString() { return `GK(AES-${this.bytes * 8} ${showWish(this.wish)})`; }
+}
+
+const PASSWORDS = ['attacker', 'hunter2'];
+const PBKDF2_SALT = new TextEncoder().encode('search salt');
+const PBKDF2_ITERATIONS = 1;
+
+/** C_GenerateKey(CKM_PKCS5_PBKD2) from a password of the attacker's: the token calls it local, the attacker knows it. */
+class GeneratePbkdf2 extends Move {
+  constructor(readonly password: number, readonly bytes: number, readonly wish: Wish) { super(); }
+  async run(_: World, w: World) {
+    const password = PASSWORDS[this.password % PASSWORDS.length] as string;
+    const handle = await attempt(w, () => w.p11.C_GenerateKey(w.session, {
+      mechanism: CKM_PKCS5_PBKD2,
+      parameter: { saltSource: CKZ_SALT_SPECIFIED, saltSourceData: PBKDF2_SALT, iterations: PBKDF2_ITERATIONS, prf: CKP_PKCS5_PBKD2_HMAC_SHA256, password },
+    }, [{ type: CKA_KEY_TYPE, value: CKK_AES }, { type: CKA_VALUE_LEN, value: this.bytes }, ...wishTemplate(this.wish)]));
+    if (handle === undefined) return;
+    const value = await pbkdf2(crypto, password, PBKDF2_SALT, PBKDF2_ITERATIONS, this.bytes);
+    w.keys.push({ handle, kind: 'secret', family: handle });
+    w.knownHandles.set(handle, value);
+    await w.learn(value, 'PBKDF2 of its own password');
+  }
+  toString() { return `GK(PBKDF2 "${PASSWORDS[this.password % PASSWORDS.length]}" AES-${this.bytes * 8} ${showWish(this.wish)})`; }
 }
 
 class GenerateRsa extends Move {
@@ -109,19 +134,29 @@ class CreatePublic extends Move {
   toString() { return `CO(attacker's RSA public key #${this.pair} ${showWish(this.wish)})`; }
 }
 
+/** C_CopyObject with new roles and, maybe, CKA_PRIVATE and CKA_TOKEN changed (a public token copy is sealed under DK). */
 class Copy extends Move {
-  constructor(readonly key: number, readonly wish: Wish) { super(); }
+  constructor(readonly key: number, readonly wish: Wish, readonly isPrivate: boolean | undefined, readonly token: boolean | undefined) { super(); }
   async run(_: World, w: World) {
     const source = w.key(this.key);
     if (!source) return;
     const template = wishTemplate(this.wish).filter((a) => a.type !== CKA_TOKEN);
+    if (this.isPrivate !== undefined) template.push({ type: CKA_PRIVATE, value: this.isPrivate });
+    if (this.token !== undefined) template.push({ type: CKA_TOKEN, value: this.token });
     const handle = await attempt(w, () => w.p11.C_CopyObject(w.session, source.handle, template));
     if (handle === undefined) return;
     w.keys.push({ ...source, handle });
     const value = w.knownHandles.get(source.handle);
     if (value) w.knownHandles.set(handle, value);
+    if (this.token !== true) return;
+    w.tokenObjects.push(handle);
+    // The store is the attacker's to read at any time: it looks as soon as something is stored.
+    await w.raidStore();
   }
-  toString() { return `CP(key#${this.key} ${showWish(this.wish)})`; }
+  toString() {
+    const where = [...(this.isPrivate === undefined ? [] : [`private=${this.isPrivate}`]), ...(this.token === undefined ? [] : [`token=${this.token}`])];
+    return `CP(key#${this.key} ${showWish(this.wish)}${where.length ? ` ${where.join(',')}` : ''})`;
+  }
 }
 
 const SETTABLE = [...ROLES, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_WRAP_WITH_TRUSTED, CKA_TRUSTED];
@@ -277,7 +312,8 @@ const MOVES: { arbitrary: fc.Arbitrary<Command>; weight: number }[] = [
   { arbitrary: fc.noShrink(fc.tuple(wish, wish).map(([p, q]) => new GenerateRsa(p, q))), weight: 1 },
   { arbitrary: fc.tuple(fc.option(index), wish).map(([v, w]) => new CreateSecret(v ?? undefined, w)), weight: 3 },
   { arbitrary: fc.tuple(index, wish).map(([p, w]) => new CreatePublic(p, w)), weight: 2 },
-  { arbitrary: fc.tuple(index, wish).map(([k, w]) => new Copy(k, w)), weight: 2 },
+  { arbitrary: fc.tuple(fc.nat({ max: 1 }), fc.constantFrom(16, 32), wish).map(([p, b, w]) => new GeneratePbkdf2(p, b, w)), weight: 3 },
+  { arbitrary: fc.tuple(index, wish, lowered(false), lowered(true)).map(([k, w, p, t]) => new Copy(k, w, p, t)), weight: 3 },
   { arbitrary: fc.tuple(index, fc.constantFrom(...SETTABLE), fc.boolean()).map(([k, t, v]) => new SetAttribute(k, t, v)), weight: 3 },
   { arbitrary: fc.tuple(mode, index, index, index, related, fc.boolean()).map(([m, i, a, b, t, g]) => new Wrap(m, i, a, b, t, g)), weight: 5 },
   { arbitrary: fc.tuple(mode, index, index, index, related, fc.boolean(), wish).map(([m, i, a, b, r, g, w]) => new Unwrap(m, i, a, b, r, g, w)), weight: 5 },

@@ -1,6 +1,7 @@
 /**
  * The world of the random search: one token, the victim's keys, and an attacker who keeps every
- * output and every key value it learns and tries them offline. Ground truth about secret values
+ * output and every key value it learns and tries them offline, and who reads the token's stored
+ * records as any script of the origin can (opening what the device key seals). Ground truth about secret values
  * comes from a spy on the engine's WebCrypto (every extractable key it generates or derives is
  * exported on the side), so the search also catches leaks of keys whose value nobody supplied.
  */
@@ -9,11 +10,14 @@ import {
   CKA_NEVER_EXTRACTABLE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_UNWRAP, CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY,
   CKA_WRAP, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKG_MGF1_SHA256, CKK_AES, CKM_AES_CBC, CKM_AES_CBC_PAD,
   CKM_AES_GCM, CKM_AES_KEY_GEN, CKM_AES_KEY_WRAP, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKO_SECRET_KEY, Cryptoki,
+  MemoryStore,
 } from '@vhsm/token';
 import type { Attribute, Mechanism, Template } from '@vhsm/token';
 import { prepareToken } from '@vhsm/attacks';
 import type { PolicyName } from '@vhsm/attacks';
-import { attackerRsaPair, cbcPadDecrypt, gcmDecrypt, kwUnwrap, oaepDecrypt, own, toHex } from '../../src/offline.js';
+import {
+  attackerRsaPair, cbcPadDecrypt, gcmDecrypt, kwUnwrap, oaepDecrypt, openDeviceSealed, own, toHex,
+} from '../../src/offline.js';
 
 export type Mode = 'kw' | 'gcm' | 'cbcpad' | 'cbc' | 'oaep';
 export const MODES: readonly Mode[] = ['kw', 'gcm', 'cbcpad', 'cbc', 'oaep'];
@@ -105,15 +109,20 @@ export interface Shared {
   attackerKeys: { privateKey: CryptoKey; modulus: Uint8Array; exponent: Uint8Array }[];
   policy: PolicyName;
   steps: number;
+  /** The token's records, as any script of the origin reads them (IndexedDB in a browser). */
+  store: MemoryStore;
+  /** Stored materials already opened under DK (id/version). */
+  raided: Set<string>;
 }
 
 /** One token per policy for the whole search; every run gets fresh sessions on it. */
 export async function sharedToken(policy: PolicyName): Promise<Shared> {
   const captured: Uint8Array[] = [];
-  const p11 = new Cryptoki({ policy, pbkdf2Iterations: 1000, crypto: spyCrypto(globalThis.crypto, captured) });
+  const store = new MemoryStore();
+  const p11 = new Cryptoki({ policy, pbkdf2Iterations: 1000, crypto: spyCrypto(globalThis.crypto, captured), store });
   const ctx = await prepareToken(p11);
   const attackerKeys = [await attackerRsaPair(globalThis.crypto), await attackerRsaPair(globalThis.crypto)];
-  return { p11, slot: ctx.slot, captured, attackerKeys, policy, steps: 0 };
+  return { p11, slot: ctx.slot, captured, attackerKeys, policy, steps: 0, store, raided: new Set() };
 }
 
 export class World {
@@ -126,6 +135,8 @@ export class World {
   /** Handles whose value the attacker knows. */
   readonly knownHandles = new Map<number, Uint8Array>();
   readonly log: string[] = [];
+  /** Token objects this run made: destroyed at close, so the shared token does not grow. */
+  readonly tokenObjects: number[] = [];
   readonly #tried = new Set<string>();
 
   constructor(readonly shared: Shared, readonly session: number) {}
@@ -141,8 +152,27 @@ export class World {
     return world;
   }
 
-  close(): Promise<void> {
-    return this.p11.C_CloseSession(this.session);
+  async close(): Promise<void> {
+    for (const handle of this.tokenObjects) await this.p11.C_DestroyObject(this.session, handle).catch(() => undefined);
+    await this.p11.C_CloseSession(this.session);
+  }
+
+  /**
+   * The offline attacker as a script of the origin: it reads the stored records and opens every
+   * public token object's key material under the device key, which it can use but not export.
+   */
+  async raidStore(): Promise<void> {
+    const { store, slot, raided } = this.shared;
+    const record = await store.loadToken(slot);
+    if (!record) return;
+    for (const object of await store.loadObjects(slot)) {
+      const material = object.material;
+      const seen = `${object.id}/${object.version}`;
+      if (object.private || material?.sealedWith !== 'device' || raided.has(seen)) continue;
+      raided.add(seen);
+      const value = await openDeviceSealed(crypto, record.deviceKey, record.tokenId, object.id, material.blob);
+      if (value) await this.learn(value, `object ${object.id}'s material opened under the device key`);
+    }
   }
 
   /** The victim's keys: an imported secret T1, a generated KEK, a generated secret T2. */
