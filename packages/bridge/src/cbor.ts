@@ -59,10 +59,16 @@ function compareKeys(a: Uint8Array, b: Uint8Array): number {
 }
 
 export function decodeCbor(bytes: Uint8Array): CborValue {
+  const { value, end } = decodeCborPrefix(bytes);
+  if (end !== bytes.length) throw bad('trailing bytes');
+  return value;
+}
+
+/** The first item of a buffer and where it ends (authenticator data packs items back to back). */
+export function decodeCborPrefix(bytes: Uint8Array): { value: CborValue; end: number } {
   const reader = { at: 0 };
   const value = item(bytes, reader, 0);
-  if (reader.at !== bytes.length) throw bad('trailing bytes');
-  return value;
+  return { value, end: reader.at };
 }
 
 function bad(why: string): Error {

@@ -15,6 +15,10 @@ export {
   MessageAssembler,
 } from './ctaphid.js';
 export type { AuthenticatorInfo, TransactOptions } from './ctaphid.js';
+export {
+  Ctap2Client, parseAuthData, PERMISSION_GET_ASSERTION, PERMISSION_MAKE_CREDENTIAL,
+} from './ctap2.js';
+export type { Assertion, Credential, PinToken } from './ctap2.js';
 export { FIDO_USAGE_PAGE } from './hid.js';
 export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';

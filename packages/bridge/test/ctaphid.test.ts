@@ -71,7 +71,7 @@ describe('CTAPHID with the emulated authenticator', () => {
     const info = await (await CtapHidDevice.open(new EmulatedFidoDevice({ aaguid }))).getInfo();
     expect(info).toEqual({
       versions: ['FIDO_2_0', 'FIDO_2_1'], extensions: ['hmac-secret'], aaguid,
-      options: { rk: true, up: true, plat: false, clientPin: false }, maxMsgSize: 1200, pinUvAuthProtocols: [2, 1],
+      options: { rk: true, up: true, plat: false, clientPin: false, pinUvAuthToken: true }, maxMsgSize: 1200, pinUvAuthProtocols: [2],
     });
   });
 

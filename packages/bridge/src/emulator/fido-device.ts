@@ -7,6 +7,7 @@
 import { encodeCbor } from '../cbor.js';
 import type { CborKey, CborMap, CborValue } from '../cbor.js';
 import type { HidDeviceLike, HidInputReportEventLike } from '../hid.js';
+import { Ctap2Authenticator } from './ctap2-authenticator.js';
 import { join } from './iso-card.js';
 
 const BROADCAST = 0xffffffff;
@@ -41,6 +42,8 @@ export class EmulatedFidoDevice implements HidDeviceLike {
   readonly #channels = new Set<number>();
   readonly #incoming = new Map<number, Incoming>();
   readonly #aaguid: Uint8Array;
+  /** clientPIN, makeCredential, getAssertion (with hmac-secret). */
+  readonly ctap2: Ctap2Authenticator;
   readonly #keepaliveMs: number;
   #nextCid = 0x0100_0001;
   /** The one request in progress (a real authenticator does one thing at a time). */
@@ -50,6 +53,7 @@ export class EmulatedFidoDevice implements HidDeviceLike {
   constructor(options: EmulatedAuthenticatorOptions = {}) {
     this.#aaguid = options.aaguid ?? Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
     this.#keepaliveMs = options.keepaliveMs ?? 5;
+    this.ctap2 = new Ctap2Authenticator(this.#aaguid);
   }
 
   async open(): Promise<void> {
@@ -126,6 +130,9 @@ export class EmulatedFidoDevice implements HidDeviceLike {
     switch (payload[0]) {
       case 0x04: return this.#reply(cid, 0x90, join([Uint8Array.of(0), encodeCbor(this.#info())]));
       case 0x0b: return this.#waitForTouch(cid);
+      case 0x01:
+      case 0x02:
+      case 0x06: return this.#reply(cid, 0x90, await this.ctap2.command(payload[0], payload.subarray(1)));
       default: return this.#reply(cid, 0x90, Uint8Array.of(ERR_INVALID_CMD));
     }
   }
@@ -135,9 +142,9 @@ export class EmulatedFidoDevice implements HidDeviceLike {
       [1, ['FIDO_2_0', 'FIDO_2_1']],
       [2, ['hmac-secret']],
       [3, this.#aaguid.slice()],
-      [4, new Map<CborKey, CborValue>([['rk', true], ['up', true], ['plat', false], ['clientPin', false]])],
+      [4, new Map<CborKey, CborValue>([['rk', true], ['up', true], ['plat', false], ['clientPin', this.ctap2.pinSet], ['pinUvAuthToken', true]])],
       [5, 1200],
-      [6, [2, 1]],
+      [6, [2]],
     ]);
   }
 
