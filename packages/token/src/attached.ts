@@ -358,8 +358,9 @@ export class AttachedSlots {
   // ------------------------------------------------------------------ key agreement
 
   /**
-   * C_DeriveKey with CKM_ECDH1_DERIVE (CKD_NULL) on a device key: the device computes Z, which
-   * becomes a session secret key (CKK_GENERIC_SECRET or CKK_AES, CKA_VALUE_LEN bytes of Z).
+   * C_DeriveKey on a device key: CKM_ECDH1_DERIVE (CKD_NULL), where the device computes Z, or a
+   * mechanism of the device's own (a FIDO key's hmac-secret). The secret becomes a session secret
+   * key (CKK_GENERIC_SECRET or CKK_AES, CKA_VALUE_LEN bytes of it).
    */
   async deriveKey(session: number, mechanism: Mechanism, baseKey: number, template: Template): Promise<number> {
     const s = this.#session(session);
@@ -368,27 +369,31 @@ export class AttachedSlots {
     const base = await this.#object(s, baseKey, CKR_KEY_HANDLE_INVALID);
     const values = normalizeTemplate(template);
     const info = provider.mechanisms().get(m.mechanism);
-    if (m.mechanism !== CKM_ECDH1_DERIVE || !info || !(info.flags & CKF_DERIVE) || !provider.deriveSecret) {
+    if (!info || !(info.flags & CKF_DERIVE) || !provider.deriveSecret) {
       throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot derive on this device`);
     }
-    const parameter = m.parameter as { kdf?: unknown; publicData?: unknown; sharedData?: unknown } | undefined;
-    if (typeof parameter !== 'object' || parameter === null || !(parameter.publicData instanceof Uint8Array)) {
-      throw ckr(CKR_MECHANISM_PARAM_INVALID, 'CKM_ECDH1_DERIVE takes { kdf, publicData }');
-    }
-    if (parameter.kdf !== CKD_NULL || (parameter.sharedData !== undefined && !(parameter.sharedData instanceof Uint8Array && parameter.sharedData.length === 0))) {
-      throw ckr(CKR_MECHANISM_PARAM_INVALID, 'the device gives the raw shared secret: kdf CKD_NULL, no shared data');
+    let request: Mechanism = m;
+    if (m.mechanism === CKM_ECDH1_DERIVE) {
+      const parameter = m.parameter as { kdf?: unknown; publicData?: unknown; sharedData?: unknown } | undefined;
+      if (typeof parameter !== 'object' || parameter === null || !(parameter.publicData instanceof Uint8Array)) {
+        throw ckr(CKR_MECHANISM_PARAM_INVALID, 'CKM_ECDH1_DERIVE takes { kdf, publicData }');
+      }
+      if (parameter.kdf !== CKD_NULL || (parameter.sharedData !== undefined && !(parameter.sharedData instanceof Uint8Array && parameter.sharedData.length === 0))) {
+        throw ckr(CKR_MECHANISM_PARAM_INVALID, 'the device gives the raw shared secret: kdf CKD_NULL, no shared data');
+      }
+      request = { mechanism: m.mechanism, parameter: { kdf: CKD_NULL, publicData: parameter.publicData } };
     }
     const baseAttributes = toMap(base.attributes);
-    if (baseAttributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY || baseAttributes.get(CKA_KEY_TYPE) !== CKK_EC) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'ECDH needs an EC private key');
+    if (baseAttributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY || baseAttributes.get(CKA_KEY_TYPE) !== CKK_EC) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'derivation on the device needs an EC private key');
     if (baseAttributes.get(CKA_DERIVE) !== true) throw ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, 'the key does not allow derive');
-    if ((values.get(CKA_CLASS) ?? CKO_SECRET_KEY) !== CKO_SECRET_KEY) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'ECDH makes a secret key');
+    if ((values.get(CKA_CLASS) ?? CKO_SECRET_KEY) !== CKO_SECRET_KEY) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'derivation makes a secret key');
     if (values.get(CKA_TOKEN) === true) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'the device keeps no secret keys: session objects only');
     const keyType = values.get(CKA_KEY_TYPE);
     if (keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required');
-    if (keyType !== CKK_GENERIC_SECRET && keyType !== CKK_AES) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'ECDH here makes CKK_GENERIC_SECRET or CKK_AES keys');
+    if (keyType !== CKK_GENERIC_SECRET && keyType !== CKK_AES) throw ckr(CKR_TEMPLATE_INCONSISTENT, 'derivation here makes CKK_GENERIC_SECRET or CKK_AES keys');
     const length = values.get(CKA_VALUE_LEN);
     if (keyType === CKK_AES && length !== 16 && length !== 24 && length !== 32) throw ckr(length === undefined ? CKR_TEMPLATE_INCOMPLETE : CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 16, 24 or 32 for AES');
-    const shared = await provider.deriveSecret(base.ref, { mechanism: m.mechanism, parameter: { kdf: CKD_NULL, publicData: parameter.publicData } });
+    const shared = await provider.deriveSecret(base.ref, request);
     const size = typeof length === 'number' ? length : shared.length;
     if (size < 1 || size > shared.length) throw ckr(CKR_ATTRIBUTE_VALUE_INVALID, `CKA_VALUE_LEN: at most ${shared.length}`);
     const value = shared.slice(0, size);

@@ -61,8 +61,8 @@ export interface TokenProvider {
   /** One-shot signature with a private key; output in the same format as software keys (ECDSA r||s). */
   sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
   /**
-   * Key agreement with a private key (C_DeriveKey, CKM_ECDH1_DERIVE with CKD_NULL): the raw shared
-   * secret Z for the peer's public point in the mechanism's `publicData`.
+   * A secret from a private key (C_DeriveKey): for CKM_ECDH1_DERIVE (CKD_NULL) the raw shared secret
+   * Z for the peer's point in `publicData`; for a device mechanism (FIDO hmac-secret) its output.
    */
   deriveSecret?(key: string, mechanism: Mechanism): Promise<Uint8Array>;
   /**
