@@ -19,6 +19,8 @@ export {
   Ctap2Client, parseAuthData, PERMISSION_GET_ASSERTION, PERMISSION_MAKE_CREDENTIAL,
 } from './ctap2.js';
 export type { Assertion, Credential, PinToken } from './ctap2.js';
+export { CKM_VHSM_FIDO_HMAC_SECRET, FidoProvider, openHidToken } from './fido.js';
+export type { FidoCredential, HidEvents } from './fido.js';
 export { FIDO_USAGE_PAGE } from './hid.js';
 export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';
