@@ -42,6 +42,7 @@ import { bytesArg, handleArg, mechanismArg, stringArg, ulongArg } from './args.j
 import { buildAttributes, changeAttributes, isKeyClass, isKnownKeyType, readability, secretTypes } from './attributes/rules.js';
 import { copyValue, normalizeTemplate, templateEntries, valuesEqual } from './attributes/values.js';
 import type { AttributeMap } from './attributes/values.js';
+import { concat, hex } from './bytes.js';
 import { Engine, MAX_PIN_LENGTH, MIN_PIN_LENGTH } from './engine.js';
 import type { EngineOptions } from './engine.js';
 import { CkrError, ckr } from './errors.js';
@@ -1824,19 +1825,5 @@ function noMessageParameter(parameter: unknown): void {
 /** A view of its entire buffer: returning it hands out no bytes beyond its own. */
 function wholeBuffer(bytes: Uint8Array): boolean {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 

@@ -139,8 +139,6 @@ export interface KeyTypeCodec {
   readonly keyType: number;
   /** Build material from a template's value attributes (CKA_VALUE, CKA_MODULUS, CKA_PRIME_1, …). */
   importMaterial(objectClass: number, attributes: AttributeReader, crypto: Crypto): Promise<NewKeyMaterial>;
-  /** Attribute types that carry secret material for this class (hidden when sensitive/unextractable). */
-  secretAttributes(objectClass: number): readonly number[];
   /**
    * Public values a key object of this class must carry that only its material knows (an unwrapped
    * RSA private key's CKA_MODULUS). `key` is the extractable CryptoKey about to be sealed.

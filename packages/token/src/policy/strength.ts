@@ -7,6 +7,7 @@ import {
   CKK_EC_EDWARDS, CKK_EC_MONTGOMERY, CKK_RSA, CKO_SECRET_KEY,
 } from '@vhsm/pkcs11';
 import type { AttributeMap } from '../attributes/values.js';
+import { curveOfEcParams } from '../mechanisms/asymmetric/curves.js';
 
 /** Beyond 256 bits nothing in the threat model is stronger; a 64-byte HMAC key counts as 256. */
 const MAX_STRENGTH = 256;
@@ -15,17 +16,6 @@ const MAX_STRENGTH = 256;
 const RSA_STRENGTH: readonly [modulusBits: number, strength: number][] = [
   [15360, 256], [7680, 192], [3072, 128], [2048, 112], [1024, 80],
 ];
-
-/** Curve OID (DER, hex) → strength: half the group order's size. */
-const CURVE_STRENGTH = new Map<string, number>([
-  ['06082a8648ce3d030107', 128], // P-256
-  ['06052b81040022', 192], // P-384
-  ['06052b81040023', 256], // P-521
-  ['06032b6570', 128], // Ed25519
-  ['130c656477617264733235353139', 128], // "edwards25519"
-  ['06032b656e', 128], // X25519
-  ['130a63757276653235353139', 128], // "curve25519"
-]);
 
 /** Strength in bits, or undefined when the attributes do not say (the caller decides what that means). */
 export function keyStrength(attributes: AttributeMap): number | undefined {
@@ -42,7 +32,7 @@ export function keyStrength(attributes: AttributeMap): number | undefined {
   }
   if (keyType === CKK_EC || keyType === CKK_EC_EDWARDS || keyType === CKK_EC_MONTGOMERY) {
     const params = attributes.get(CKA_EC_PARAMS);
-    return params instanceof Uint8Array ? CURVE_STRENGTH.get(hex(params)) : undefined;
+    return params instanceof Uint8Array ? curveOfEcParams(params)?.strength : undefined;
   }
   return undefined;
 }
@@ -55,8 +45,4 @@ function modulusBits(attributes: AttributeMap): number | undefined {
   const first = modulus.findIndex((b) => b !== 0);
   if (first < 0) return 0;
   return (modulus.length - first - 1) * 8 + (32 - Math.clz32(modulus[first] as number));
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

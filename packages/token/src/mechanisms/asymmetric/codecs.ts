@@ -27,10 +27,11 @@ import {
   ckaName,
 } from '@vhsm/pkcs11';
 import type { Attribute } from '@vhsm/pkcs11';
+import { hex, own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import { mapFailure } from '../symmetric/util.js';
 import type { AttributeReader, ImportAlgorithm, KeyTypeCodec } from '../types.js';
-import { fromBase64Url, leftPad, own, stripLeadingZeros, toBase64Url } from './bytes.js';
+import { fromBase64Url, leftPad, stripLeadingZeros, toBase64Url } from './bytes.js';
 import { type Curve, parseEcParams, parseEcPoint, privateKeyPkcs8 } from './curves.js';
 import { modulusBits, publicAttributesOfPrivate } from './rsa.js';
 
@@ -73,7 +74,7 @@ const RSA_PRIVATE: readonly [number, 'd' | 'p' | 'q' | 'dp' | 'dq' | 'qi'][] = [
 
 const b64 = (bytes: Uint8Array): string => toBase64Url(stripLeadingZeros(bytes));
 
-const big = (bytes: Uint8Array): bigint => BigInt(`0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('') || '0'}`);
+const big = (bytes: Uint8Array): bigint => BigInt(`0x${hex(bytes) || '0'}`);
 
 /**
  * WebCrypto importers do not check that the eight components belong together, and a test
@@ -125,7 +126,6 @@ export const rsaCodec: KeyTypeCodec = {
     );
     return { key: privateKey, format: 'pkcs8', attributes: [] };
   },
-  secretAttributes: (objectClass) => (objectClass === CKO_PRIVATE_KEY ? RSA_PRIVATE.map(([type]) => type) : []),
   async exportSecretAttributes(objectClass, key, crypto) {
     if (objectClass !== CKO_PRIVATE_KEY) return [];
     const jwk = await crypto.subtle.exportKey('jwk', key);
@@ -185,7 +185,6 @@ function curveCodec(keyType: number): KeyTypeCodec {
       );
       return { key, format: 'pkcs8', attributes: [] };
     },
-    secretAttributes: (objectClass) => (objectClass === CKO_PRIVATE_KEY ? [CKA_VALUE] : []),
     async exportSecretAttributes(objectClass, key, crypto) {
       if (objectClass !== CKO_PRIVATE_KEY) return [];
       return [{ type: CKA_VALUE, value: await jwkField(crypto, key, 'd') }];

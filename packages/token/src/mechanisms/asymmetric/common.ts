@@ -15,10 +15,9 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
 } from '@vhsm/pkcs11';
 import type { Attribute } from '@vhsm/pkcs11';
+import { concat, own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { AttributeReader, KeyAccess, SignOperation, VerifyOperation } from '../types.js';
-import { own } from './bytes.js';
-import { concat } from './der.js';
 
 export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
 
@@ -116,7 +115,7 @@ export function bufferedSign(
       chunks.push(own(data));
       return Promise.resolve();
     },
-    final: async () => new Uint8Array(await crypto.subtle.sign(algorithm, key, own(concat(...chunks)))),
+    final: async () => new Uint8Array(await crypto.subtle.sign(algorithm, key, concat(chunks))),
   };
 }
 
@@ -140,7 +139,7 @@ export function bufferedVerify(
     final: async (signature) => {
       if (signature.length !== signatureLength) return false;
       try {
-        return await crypto.subtle.verify(algorithm, key, own(signature), own(concat(...chunks)));
+        return await crypto.subtle.verify(algorithm, key, own(signature), concat(chunks));
       } catch {
         return false;
       }

@@ -8,7 +8,9 @@ import {
   CKR_CURVE_NOT_SUPPORTED,
   CKK_EC,
   CKK_EC_EDWARDS,
+  CKK_EC_MONTGOMERY,
 } from '@vhsm/pkcs11';
+import { hex } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import {
   DerError,
@@ -20,6 +22,7 @@ import {
   decodeTlv,
   octetString,
   oid,
+  printableString,
   sequence,
   smallInteger,
 } from './der.js';
@@ -27,23 +30,44 @@ import {
 export interface Curve {
   readonly keyType: number;
   /** WebCrypto namedCurve (ECDSA/ECDH), or the algorithm name for Edwards curves. */
-  readonly name: 'P-256' | 'P-384' | 'P-521' | 'Ed25519';
+  readonly name: 'P-256' | 'P-384' | 'P-521' | 'Ed25519' | 'X25519';
   readonly oid: string;
+  /** The name PKCS#11 v3.0 also allows in CKA_EC_PARAMS, as a PrintableString (the 25519 curves). */
+  readonly printableName?: string;
   /** Field size in bytes: scalar and coordinate length. */
   readonly size: number;
   readonly bits: number;
   /** Length of the public point as WebCrypto's raw format gives it. */
   readonly pointLength: number;
+  /** Security strength in bits (NIST SP 800-57 Part 1 Table 2: half the group order's size). */
+  readonly strength: number;
 }
 
 export const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 
-export const P256: Curve = { keyType: CKK_EC, name: 'P-256', oid: '1.2.840.10045.3.1.7', size: 32, bits: 256, pointLength: 65 };
-export const P384: Curve = { keyType: CKK_EC, name: 'P-384', oid: '1.3.132.0.34', size: 48, bits: 384, pointLength: 97 };
-export const P521: Curve = { keyType: CKK_EC, name: 'P-521', oid: '1.3.132.0.35', size: 66, bits: 521, pointLength: 133 };
-export const ED25519: Curve = { keyType: CKK_EC_EDWARDS, name: 'Ed25519', oid: '1.3.101.112', size: 32, bits: 256, pointLength: 32 };
+export const P256: Curve = { keyType: CKK_EC, name: 'P-256', oid: '1.2.840.10045.3.1.7', size: 32, bits: 256, pointLength: 65, strength: 128 };
+export const P384: Curve = { keyType: CKK_EC, name: 'P-384', oid: '1.3.132.0.34', size: 48, bits: 384, pointLength: 97, strength: 192 };
+export const P521: Curve = { keyType: CKK_EC, name: 'P-521', oid: '1.3.132.0.35', size: 66, bits: 521, pointLength: 133, strength: 256 };
+export const ED25519: Curve = {
+  keyType: CKK_EC_EDWARDS, name: 'Ed25519', oid: '1.3.101.112', printableName: 'edwards25519', size: 32, bits: 256, pointLength: 32, strength: 128,
+};
+/** Montgomery keys are only moved (wrap/unwrap) and rated here, never generated or used: not in CURVES. */
+export const X25519: Curve = {
+  keyType: CKK_EC_MONTGOMERY, name: 'X25519', oid: '1.3.101.110', printableName: 'curve25519', size: 32, bits: 255, pointLength: 32, strength: 128,
+};
 
 export const CURVES: readonly Curve[] = [P256, P384, P521, ED25519];
+
+/** Every CKA_EC_PARAMS encoding this token knows (DER OID, and the PrintableString name), as hex. */
+const BY_EC_PARAMS = new Map<string, Curve>([...CURVES, X25519].flatMap((c) => [
+  [hex(oid(c.oid)), c] as const,
+  ...(c.printableName === undefined ? [] : [[hex(printableString(c.printableName)), c] as const]),
+]));
+
+/** The curve a CKA_EC_PARAMS value names, in either encoding; undefined for anything else. */
+export function curveOfEcParams(params: Uint8Array): Curve | undefined {
+  return BY_EC_PARAMS.get(hex(params));
+}
 
 export function curveByName(name: string): Curve | undefined {
   return CURVES.find((c) => c.name === name);
@@ -71,7 +95,7 @@ export function parseEcParams(value: unknown, keyType: number): Curve {
       curve = CURVES.find((c) => c.oid === described);
     } else if (tlv.tag === TAG_PRINTABLE_STRING) {
       described = new TextDecoder().decode(tlv.value);
-      curve = described === 'edwards25519' ? ED25519 : undefined;
+      curve = described === ED25519.printableName ? ED25519 : undefined;
     } else {
       throw new DerError(`tag 0x${tlv.tag.toString(16)} is neither OID nor PrintableString`);
     }

@@ -3,6 +3,7 @@
  * OCTET STRING, BIT STRING, PrintableString, SEQUENCE. Decoding is strict DER (definite, minimal
  * lengths) and throws DerError; callers turn that into the CK_RV their context calls for.
  */
+import { concat } from '../../bytes.js';
 
 export const TAG_INTEGER = 0x02;
 export const TAG_BIT_STRING = 0x03;
@@ -24,18 +25,6 @@ export interface Tlv {
   value: Uint8Array;
   /** Offset just past this element in the input. */
   end: number;
-}
-
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export function encodeLength(length: number): Uint8Array {
@@ -66,7 +55,7 @@ export function decodeLength(input: Uint8Array, offset: number): { length: numbe
 }
 
 export function encodeTlv(tag: number, value: Uint8Array): Uint8Array {
-  return concat(Uint8Array.of(tag), encodeLength(value.length), value);
+  return concat([Uint8Array.of(tag), encodeLength(value.length), value]);
 }
 
 /** One element at `offset` (single-byte tags only: all this module needs). */
@@ -89,7 +78,7 @@ export function decodeExact(input: Uint8Array, tag: number): Uint8Array {
 }
 
 export function sequence(...items: readonly Uint8Array[]): Uint8Array {
-  return encodeTlv(TAG_SEQUENCE, concat(...items));
+  return encodeTlv(TAG_SEQUENCE, concat(items));
 }
 
 /** The children of a SEQUENCE's content. */
@@ -108,7 +97,7 @@ export function integer(magnitude: Uint8Array): Uint8Array {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   let body = magnitude.length === 0 ? Uint8Array.of(0) : magnitude.subarray(start);
-  if ((body[0] ?? 0) & 0x80) body = concat(Uint8Array.of(0), body);
+  if ((body[0] ?? 0) & 0x80) body = concat([Uint8Array.of(0), body]);
   return encodeTlv(TAG_INTEGER, body);
 }
 
@@ -133,7 +122,7 @@ export function octetString(bytes: Uint8Array): Uint8Array {
 }
 
 export function bitString(bytes: Uint8Array): Uint8Array {
-  return encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), bytes));
+  return encodeTlv(TAG_BIT_STRING, concat([Uint8Array.of(0), bytes]));
 }
 
 /** Content of a BIT STRING with no unused bits (keys and points are whole bytes). */

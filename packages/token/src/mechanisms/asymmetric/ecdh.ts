@@ -21,11 +21,11 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
   CKR_TEMPLATE_INCONSISTENT,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import { GENERIC_KEY_TYPES, secretCarrier, secretTarget, valueLenAttributes } from '../symmetric/keys.js';
 import { mapFailure } from '../symmetric/util.js';
 import type { MechanismProvider } from '../types.js';
-import { own } from './bytes.js';
 import { paramBytes, paramRecord, paramUlong, requireClass, valueLen } from './common.js';
 import { type Curve, parseEcPoint } from './curves.js';
 import { EC_FLAGS, EC_INFO, keyCurve } from './ec.js';

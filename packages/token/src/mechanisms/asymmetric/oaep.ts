@@ -21,14 +21,13 @@ import {
   constantName,
   ckmName,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import { requestedClass } from '../symmetric/aes.js';
 import { unwrapAs, wrappableKey } from '../symmetric/keys.js';
-import { mapFailure } from '../symmetric/util.js';
-import type { CipherOperation, KeyAccess, MechanismProvider } from '../types.js';
-import { own } from './bytes.js';
+import { mapFailure, oneShot } from '../symmetric/util.js';
+import type { KeyAccess, MechanismProvider } from '../types.js';
 import { HASHES, type HashInfo, paramBytes, paramRecord, paramUlong, requireClass } from './common.js';
-import { concat } from './der.js';
 import { RSA_INFO, modulusBits } from './rsa.js';
 
 export interface OaepParameter {
@@ -72,18 +71,6 @@ function oaepKey(key: KeyAccess, parameter: OaepParameter, usage: KeyUsage): Pro
   return key.cryptoKey({ name: 'RSA-OAEP', hash: parameter.hash.name }, [usage]);
 }
 
-/** PKCS#11 has no multi-part OAEP; the seam's update/final is kept by buffering until final. */
-function buffered(run: (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>): CipherOperation {
-  const chunks: Uint8Array[] = [];
-  return {
-    update: (data) => {
-      chunks.push(own(data));
-      return Promise.resolve(new Uint8Array());
-    },
-    final: () => run(own(concat(...chunks))),
-  };
-}
-
 export const rsaOaep: MechanismProvider<OaepParameter> = {
   singlePart: true,
   mechanism: CKM_RSA_PKCS_OAEP,
@@ -96,7 +83,7 @@ export const rsaOaep: MechanismProvider<OaepParameter> = {
     // RFC 8017 §7.1.1: mLen <= k - 2hLen - 2.
     const max = Math.ceil(modulusBits(cryptoKey) / 8) - 2 * parameter.hash.length - 2;
     if (max < 0) throw ckr(CKR_KEY_SIZE_RANGE, `${NAME}: the key is too short for ${parameter.hash.name}`);
-    return buffered(async (data) => {
+    return oneShot(async (data) => {
       if (data.length > max) throw ckr(CKR_DATA_LEN_RANGE, `data: ${data.length} bytes, at most ${max} fit this key`);
       return new Uint8Array(await crypto.subtle.encrypt(algorithm(parameter), cryptoKey, data));
     });
@@ -105,7 +92,7 @@ export const rsaOaep: MechanismProvider<OaepParameter> = {
     requireClass(key, CKO_PRIVATE_KEY, `${NAME} decrypt`);
     const cryptoKey = await oaepKey(key, parameter, 'decrypt');
     const k = Math.ceil(modulusBits(cryptoKey) / 8);
-    return buffered(async (data) => {
+    return oneShot(async (data) => {
       if (data.length !== k) throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, `data: expected ${k} bytes, got ${data.length}`);
       return new Uint8Array(
         await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: OAEP decoding failed', () =>

@@ -30,10 +30,11 @@ import {
   constantName,
   ckmName,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { Attribute } from '@vhsm/pkcs11';
 import type { KeyAccess, KeyRequest, MechanismProvider } from '../types.js';
-import { equalBytes, fromBase64Url, own, stripLeadingZeros } from './bytes.js';
+import { equalBytes, fromBase64Url, stripLeadingZeros } from './bytes.js';
 import {
   type HashName,
   bufferedSign,

@@ -13,12 +13,13 @@ import {
   CKR_ENCRYPTED_DATA_LEN_RANGE,
   CKR_FUNCTION_FAILED,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES, requestedClass } from './aes.js';
-import { AesBlocks } from './blocks.js';
+import { AesBlocks, CbcStream } from './blocks.js';
 import { unwrapAs, wrappableKey } from './keys.js';
-import { AES_BLOCK, abytes, concat, mapFailure, own } from './util.js';
+import { AES_BLOCK, abytes, mapFailure } from './util.js';
 
 export function checkIv(parameter: unknown): Uint8Array<ArrayBuffer> {
   return own(abytes(parameter, 'iv', { lengths: [AES_BLOCK] }));
@@ -36,50 +37,31 @@ export const aesCbcPad: MechanismProvider<Uint8Array<ArrayBuffer>> = {
   check: checkIv,
   async encrypt(key, iv, crypto) {
     const k = await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt']);
-    const blocks = new AesBlocks(crypto, k);
-    let chain: Uint8Array = iv;
-    let pending: Uint8Array = new Uint8Array(0);
+    const stream = new CbcStream(new AesBlocks(crypto, k), iv, 'encrypt');
     return {
-      async update(data) {
-        const all = concat(pending, data);
-        const whole = all.length - (all.length % AES_BLOCK);
-        const out = await blocks.cbcEncrypt(chain, all.subarray(0, whole));
-        if (whole > 0) chain = out.slice(whole - AES_BLOCK);
-        pending = all.slice(whole);
-        return out;
-      },
+      update: (data) => stream.update(data),
       async final() {
+        // WebCrypto pads what is left (possibly nothing) into the last block(s).
         const last = await mapFailure(CKR_FUNCTION_FAILED, 'AES-CBC encryption failed', () =>
-          crypto.subtle.encrypt({ name: 'AES-CBC', iv: own(chain) }, k, own(pending)),
+          crypto.subtle.encrypt({ name: 'AES-CBC', iv: own(stream.chain) }, k, own(stream.pending)),
         );
-        pending = new Uint8Array(0);
         return new Uint8Array(last);
       },
     };
   },
   async decrypt(key, iv, crypto) {
     const k = await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt']);
-    const blocks = new AesBlocks(crypto, k);
-    let chain: Uint8Array = iv;
-    let pending: Uint8Array = new Uint8Array(0);
+    // The last block may be the padding block: it waits for final.
+    const stream = new CbcStream(new AesBlocks(crypto, k), iv, 'decrypt', true);
     return {
-      async update(data) {
-        const all = concat(pending, data);
-        // Keep at least one block back: it may be the padding block.
-        const whole = Math.max(0, all.length - (all.length % AES_BLOCK || AES_BLOCK));
-        const out = await blocks.cbcDecrypt(chain, all.subarray(0, whole));
-        if (whole > 0) chain = all.slice(whole - AES_BLOCK, whole);
-        pending = all.slice(whole);
-        return out;
-      },
+      update: (data) => stream.update(data),
       async final() {
-        if (pending.length !== AES_BLOCK) {
+        if (stream.pending.length !== AES_BLOCK) {
           throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, 'data: not a positive multiple of 16 bytes');
         }
         const last = await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: invalid padding', () =>
-          crypto.subtle.decrypt({ name: 'AES-CBC', iv: own(chain) }, k, own(pending)),
+          crypto.subtle.decrypt({ name: 'AES-CBC', iv: own(stream.chain) }, k, own(stream.pending)),
         );
-        pending = new Uint8Array(0);
         return new Uint8Array(last);
       },
     };

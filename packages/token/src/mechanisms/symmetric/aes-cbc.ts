@@ -15,13 +15,14 @@ import {
   CKR_KEY_SIZE_RANGE,
   CKR_WRAPPED_KEY_INVALID,
 } from '@vhsm/pkcs11';
+import { concat } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES, requestedClass } from './aes.js';
 import { checkIv } from './aes-cbc-pad.js';
-import { AesBlocks, FULL_PAD } from './blocks.js';
+import { AesBlocks, CbcStream, FULL_PAD } from './blocks.js';
 import { unwrapAs, wrappableKey } from './keys.js';
-import { AES_BLOCK, concat, mapFailure } from './util.js';
+import { AES_BLOCK, mapFailure } from './util.js';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -40,39 +41,21 @@ export const aesCbc: MechanismProvider<Uint8Array<ArrayBuffer>> = {
   },
   check: checkIv,
   async encrypt(key, iv, crypto) {
-    const blocks = new AesBlocks(crypto, await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt']));
-    let chain: Uint8Array = iv;
-    let pending: Uint8Array = new Uint8Array(0);
+    const stream = new CbcStream(new AesBlocks(crypto, await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt'])), iv, 'encrypt');
     return {
-      async update(data) {
-        const all = concat(pending, data);
-        const whole = all.length - (all.length % AES_BLOCK);
-        const out = await blocks.cbcEncrypt(chain, all.subarray(0, whole));
-        if (whole > 0) chain = out.slice(whole - AES_BLOCK);
-        pending = all.slice(whole);
-        return out;
-      },
+      update: (data) => stream.update(data),
       async final() {
-        if (pending.length !== 0) throw ckr(CKR_DATA_LEN_RANGE, 'data: not a multiple of 16 bytes');
+        if (stream.pending.length !== 0) throw ckr(CKR_DATA_LEN_RANGE, 'data: not a multiple of 16 bytes');
         return new Uint8Array(0);
       },
     };
   },
   async decrypt(key, iv, crypto) {
-    const blocks = new AesBlocks(crypto, await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt']));
-    let chain: Uint8Array = iv;
-    let pending: Uint8Array = new Uint8Array(0);
+    const stream = new CbcStream(new AesBlocks(crypto, await key.cryptoKey({ name: 'AES-CBC' }, ['encrypt', 'decrypt'])), iv, 'decrypt');
     return {
-      async update(data) {
-        const all = concat(pending, data);
-        const whole = all.length - (all.length % AES_BLOCK);
-        const out = await blocks.cbcDecrypt(chain, all.subarray(0, whole));
-        if (whole > 0) chain = all.slice(whole - AES_BLOCK, whole);
-        pending = all.slice(whole);
-        return out;
-      },
+      update: (data) => stream.update(data),
       async final() {
-        if (pending.length !== 0) throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, 'data: not a multiple of 16 bytes');
+        if (stream.pending.length !== 0) throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, 'data: not a multiple of 16 bytes');
         return new Uint8Array(0);
       },
     };
@@ -101,7 +84,7 @@ export const aesCbc: MechanismProvider<Uint8Array<ArrayBuffer>> = {
     }
     // Append the block that decrypts to a full PKCS#7 pad, so WebCrypto's unwrap strips exactly it.
     const padBlock = await new AesBlocks(crypto, uk).cbcEncrypt(wrapped.subarray(wrapped.length - AES_BLOCK), FULL_PAD);
-    const data = concat(wrapped, padBlock);
+    const data = concat([wrapped, padBlock]);
     return unwrapAs(request, requestedClass(request), (format, algorithm, usages) =>
       crypto.subtle.unwrapKey(format, data, uk, { name: 'AES-CBC', iv }, algorithm, true, usages),
     );

@@ -12,11 +12,12 @@ import {
   CKR_FUNCTION_FAILED,
   CKR_MECHANISM_PARAM_INVALID,
 } from '@vhsm/pkcs11';
+import { concat, own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { CipherOperation, KeyAccess, MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES, requestedClass } from './aes.js';
 import { unwrapAs, wrappableKey } from './keys.js';
-import { AES_BLOCK, abytes, anumber, aobject, concat, mapFailure, own } from './util.js';
+import { AES_BLOCK, abytes, anumber, aobject, mapFailure } from './util.js';
 
 export interface CtrCheckedParams {
   counterBits: number;
@@ -85,11 +86,11 @@ async function ctrOperation(key: KeyAccess, p: CtrCheckedParams, crypto: Crypto)
       parts.push(await stretch(data.subarray(offset, offset + take)));
       offset += take;
     }
-    return concat(...parts);
+    return concat(parts);
   };
   return {
     async update(data) {
-      const all = concat(pending, data);
+      const all = concat([pending, data]);
       const whole = all.length - (all.length % AES_BLOCK);
       const out = await apply(all.subarray(0, whole));
       pending = all.slice(whole);

@@ -10,17 +10,18 @@ import {
   CKR_DATA_LEN_RANGE,
   CKR_ENCRYPTED_DATA_LEN_RANGE,
 } from '@vhsm/pkcs11';
+import { concat } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { CipherOperation, MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES } from './aes.js';
 import { AesBlocks } from './blocks.js';
-import { AES_BLOCK, anone, concat } from './util.js';
+import { AES_BLOCK, anone } from './util.js';
 
 function ecbOperation(run: (data: Uint8Array) => Promise<Uint8Array>, lengthError: number): CipherOperation {
   let pending: Uint8Array = new Uint8Array(0);
   return {
     async update(data) {
-      const all = concat(pending, data);
+      const all = concat([pending, data]);
       const whole = all.length - (all.length % AES_BLOCK);
       pending = all.slice(whole);
       return run(all.subarray(0, whole));

@@ -14,11 +14,12 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
   CKR_WRAPPED_KEY_INVALID,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES, requestedClass } from './aes.js';
 import { unwrapAs, wrappableKey } from './keys.js';
-import { Buffered, abytes, anumber, aobject, mapFailure, own } from './util.js';
+import { abytes, anumber, aobject, mapFailure, oneShot } from './util.js';
 
 /** Tag lengths WebCrypto accepts (PKCS#11 allows any 0..128; the others cannot be honoured). */
 export const GCM_TAG_BITS = [32, 64, 96, 104, 112, 120, 128] as const;
@@ -62,40 +63,23 @@ export const aesGcm: MechanismProvider<GcmCheckedParams> = {
   check: checkGcmParams,
   async encrypt(key, parameter, crypto) {
     const k = await key.cryptoKey({ name: 'AES-GCM' }, ['encrypt']);
-    const input = new Buffered();
-    return {
-      update: async (data) => {
-        input.push(data);
-        return new Uint8Array(0);
-      },
-      final: async () =>
-        new Uint8Array(
-          await mapFailure(CKR_FUNCTION_FAILED, 'AES-GCM encryption failed', () =>
-            crypto.subtle.encrypt(parameter.webcrypto, k, input.take()),
-          ),
-        ),
-    };
+    return oneShot(async (data) =>
+      new Uint8Array(
+        await mapFailure(CKR_FUNCTION_FAILED, 'AES-GCM encryption failed', () => crypto.subtle.encrypt(parameter.webcrypto, k, data)),
+      ));
   },
   async decrypt(key, parameter, crypto) {
     const k = await key.cryptoKey({ name: 'AES-GCM' }, ['decrypt']);
-    const input = new Buffered();
-    return {
-      update: async (data) => {
-        input.push(data);
-        return new Uint8Array(0);
-      },
-      final: async () => {
-        const data = input.take();
-        if (data.length < parameter.tagBytes) {
-          throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, `data: shorter than the ${parameter.tagBytes}-byte tag`);
-        }
-        return new Uint8Array(
-          await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: authentication tag does not match', () =>
-            crypto.subtle.decrypt(parameter.webcrypto, k, data),
-          ),
-        );
-      },
-    };
+    return oneShot(async (data) => {
+      if (data.length < parameter.tagBytes) {
+        throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, `data: shorter than the ${parameter.tagBytes}-byte tag`);
+      }
+      return new Uint8Array(
+        await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: authentication tag does not match', () =>
+          crypto.subtle.decrypt(parameter.webcrypto, k, data),
+        ),
+      );
+    });
   },
   async wrap(wrappingKey, key, parameter, crypto) {
     const wk = await wrappingKey.cryptoKey({ name: 'AES-GCM' }, ['wrapKey']);

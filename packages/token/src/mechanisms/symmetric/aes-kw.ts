@@ -17,11 +17,12 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
   CKR_WRAPPED_KEY_LEN_RANGE,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { AES_KEY_TYPES, AES_MAX_BYTES, AES_MIN_BYTES, requestedClass } from './aes.js';
 import { unwrapAs, wrappableKey } from './keys.js';
-import { Buffered, abytes, mapFailure, own } from './util.js';
+import { abytes, mapFailure, oneShot } from './util.js';
 
 const DEFAULT_IV = 0xa6;
 const SEMIBLOCK = 8;
@@ -51,47 +52,31 @@ export const aesKeyWrap: MechanismProvider<undefined> = {
   check: checkKwParams,
   async encrypt(key, _parameter, crypto) {
     const kek = await key.cryptoKey({ name: 'AES-KW' }, ['wrapKey']);
-    const input = new Buffered();
-    return {
-      update: async (data) => {
-        input.push(data);
-        return new Uint8Array(0);
-      },
-      async final() {
-        const data = input.take();
-        if (data.length < 2 * SEMIBLOCK || data.length % SEMIBLOCK !== 0) {
-          throw ckr(CKR_DATA_LEN_RANGE, `data: expected a multiple of 8 bytes, at least 16, got ${data.length}`);
-        }
-        return new Uint8Array(
-          await mapFailure(CKR_FUNCTION_FAILED, 'AES-KW encryption failed', async () => {
-            const carrier = await crypto.subtle.importKey('raw', data, DATA_CARRIER, true, ['sign']);
-            return crypto.subtle.wrapKey('raw', carrier, kek, 'AES-KW');
-          }),
-        );
-      },
-    };
+    return oneShot(async (data) => {
+      if (data.length < 2 * SEMIBLOCK || data.length % SEMIBLOCK !== 0) {
+        throw ckr(CKR_DATA_LEN_RANGE, `data: expected a multiple of 8 bytes, at least 16, got ${data.length}`);
+      }
+      return new Uint8Array(
+        await mapFailure(CKR_FUNCTION_FAILED, 'AES-KW encryption failed', async () => {
+          const carrier = await crypto.subtle.importKey('raw', data, DATA_CARRIER, true, ['sign']);
+          return crypto.subtle.wrapKey('raw', carrier, kek, 'AES-KW');
+        }),
+      );
+    });
   },
   async decrypt(key, _parameter, crypto) {
     const kek = await key.cryptoKey({ name: 'AES-KW' }, ['unwrapKey']);
-    const input = new Buffered();
-    return {
-      update: async (data) => {
-        input.push(data);
-        return new Uint8Array(0);
-      },
-      async final() {
-        const data = input.take();
-        if (data.length < 3 * SEMIBLOCK || data.length % SEMIBLOCK !== 0) {
-          throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, `data: expected a multiple of 8 bytes, at least 24, got ${data.length}`);
-        }
-        const carrier = await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: integrity check failed', () =>
-          crypto.subtle.unwrapKey('raw', data, kek, 'AES-KW', DATA_CARRIER, true, ['sign']),
-        );
-        return new Uint8Array(
-          await mapFailure(CKR_FUNCTION_FAILED, 'AES-KW decryption failed', () => crypto.subtle.exportKey('raw', carrier)),
-        );
-      },
-    };
+    return oneShot(async (data) => {
+      if (data.length < 3 * SEMIBLOCK || data.length % SEMIBLOCK !== 0) {
+        throw ckr(CKR_ENCRYPTED_DATA_LEN_RANGE, `data: expected a multiple of 8 bytes, at least 24, got ${data.length}`);
+      }
+      const carrier = await mapFailure(CKR_ENCRYPTED_DATA_INVALID, 'data: integrity check failed', () =>
+        crypto.subtle.unwrapKey('raw', data, kek, 'AES-KW', DATA_CARRIER, true, ['sign']),
+      );
+      return new Uint8Array(
+        await mapFailure(CKR_FUNCTION_FAILED, 'AES-KW decryption failed', () => crypto.subtle.exportKey('raw', carrier)),
+      );
+    });
   },
   async wrap(wrappingKey, key, _parameter, crypto) {
     const kek = await wrappingKey.cryptoKey({ name: 'AES-KW' }, ['wrapKey']);

@@ -21,11 +21,12 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
   CKR_TEMPLATE_INCONSISTENT,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { HASH_BYTES, deriveSecret } from './kdf.js';
 import { GENERIC_MAX_BYTES, generateSecret, requiredSecretLength } from './keys.js';
-import { aboolean, abytes, anone, anumber, aobject, own } from './util.js';
+import { aboolean, abytes, anone, anumber, aobject } from './util.js';
 
 const PRF_HASHES: Record<number, string> = {
   [CKM_SHA_1]: 'SHA-1',

@@ -17,9 +17,10 @@ import {
   CKM_SHA_1_HMAC,
   CKR_FUNCTION_FAILED,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import type { MechanismProvider, SignOperation, VerifyOperation } from '../types.js';
 import { GENERIC_MAX_BYTES } from './keys.js';
-import { Buffered, anone, mapFailure, own } from './util.js';
+import { Buffered, anone, mapFailure } from './util.js';
 
 function hmac(mechanism: number, keyType: number, hash: string): MechanismProvider<undefined> {
   const algorithm: HmacImportParams = { name: 'HMAC', hash };

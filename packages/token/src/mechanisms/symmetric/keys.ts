@@ -9,9 +9,6 @@ import {
   CKA_VALUE,
   CKA_VALUE_LEN,
   CKK_AES,
-  CKK_EC,
-  CKK_EC_EDWARDS,
-  CKK_EC_MONTGOMERY,
   CKK_GENERIC_SECRET,
   CKK_HKDF,
   CKK_RSA,
@@ -29,6 +26,7 @@ import {
   CKR_WRAPPED_KEY_INVALID,
 } from '@vhsm/pkcs11';
 import type { Attribute } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type {
   AttributeReader,
@@ -39,7 +37,8 @@ import type {
   MaterialFormat,
   NewKeyMaterial,
 } from '../types.js';
-import { mapFailure, own } from './util.js';
+import { type Curve, ED25519, P256, P384, P521, X25519, curveOfEcParams, encodeEcParams } from '../asymmetric/curves.js';
+import { mapFailure } from './util.js';
 
 export const AES_KEY_LENGTHS = [16, 24, 32] as const;
 
@@ -140,23 +139,6 @@ export async function generateSecret(
 
 // --- material moved by wrap/unwrap ---------------------------------------------------------------
 
-const EC_CURVES: readonly { oid: string; namedCurve: string }[] = [
-  { oid: '06082a8648ce3d030107', namedCurve: 'P-256' },
-  { oid: '06052b81040022', namedCurve: 'P-384' },
-  { oid: '06052b81040023', namedCurve: 'P-521' },
-];
-const ED25519_OIDS = ['06032b6570', '130c656477617264733235353139']; // OID 1.3.101.112, PrintableString "edwards25519"
-const X25519_OIDS = ['06032b656e', '130a63757276653235353139']; // OID 1.3.101.110, PrintableString "curve25519"
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function ecParamsHex(attributes: AttributeReader): string | undefined {
-  const v = attributes.get(CKA_EC_PARAMS);
-  return v instanceof Uint8Array ? hex(v) : undefined;
-}
-
 interface Carrier {
   format: MaterialFormat;
   algorithm: ImportAlgorithm;
@@ -186,47 +168,24 @@ export async function wrappableKey(key: KeyAccess): Promise<{ format: MaterialFo
 
 function privateCarriers(keyType: number, attributes: AttributeReader): Carrier[] {
   const format = 'pkcs8';
-  switch (keyType) {
-    case CKK_RSA:
-      return [{ format, algorithm: { name: 'RSA-PSS', hash: 'SHA-256' }, usages: ['sign'], attributes: [] }];
-    case CKK_EC: {
-      const given = ecParamsHex(attributes);
-      const curves = given === undefined ? EC_CURVES : EC_CURVES.filter((c) => c.oid === given);
-      return curves.map((c) => ({
-        format,
-        algorithm: { name: 'ECDSA', namedCurve: c.namedCurve },
-        usages: ['sign'],
-        attributes: given === undefined ? [{ type: CKA_EC_PARAMS, value: fromHex(c.oid) }] : [],
-      }));
-    }
-    case CKK_EC_EDWARDS: {
-      const given = ecParamsHex(attributes);
-      if (given !== undefined && !ED25519_OIDS.includes(given)) return [];
-      return [
-        {
-          format,
-          algorithm: { name: 'Ed25519' },
-          usages: ['sign'],
-          attributes: given === undefined ? [{ type: CKA_EC_PARAMS, value: fromHex(ED25519_OIDS[0] ?? '') }] : [],
-        },
-      ];
-    }
-    case CKK_EC_MONTGOMERY: {
-      const given = ecParamsHex(attributes);
-      if (given !== undefined && !X25519_OIDS.includes(given)) return [];
-      return [
-        {
-          format,
-          algorithm: { name: 'X25519' },
-          usages: ['deriveBits'],
-          attributes: given === undefined ? [{ type: CKA_EC_PARAMS, value: fromHex(X25519_OIDS[0] ?? '') }] : [],
-        },
-      ];
-    }
-    default:
-      return [];
-  }
+  if (keyType === CKK_RSA) return [{ format, algorithm: { name: 'RSA-PSS', hash: 'SHA-256' }, usages: ['sign'], attributes: [] }];
+  const params = attributes.get(CKA_EC_PARAMS);
+  const given = params instanceof Uint8Array ? curveOfEcParams(params) ?? null : undefined;
+  // Without CKA_EC_PARAMS every curve of the key type is a candidate, and the one that fits is recorded.
+  const candidates = (given === undefined ? CURVE_CARRIERS : CURVE_CARRIERS.filter((c) => c.curve === given))
+    .filter((c) => c.curve.keyType === keyType);
+  return candidates.map(({ curve, algorithm, usages }) => ({
+    format, algorithm, usages,
+    attributes: given === undefined ? [{ type: CKA_EC_PARAMS, value: encodeEcParams(curve) }] : [],
+  }));
 }
+
+/** How a private key of each curve enters WebCrypto to be wrapped or unwrapped. */
+const CURVE_CARRIERS: readonly { curve: Curve; algorithm: ImportAlgorithm; usages: KeyUsage[] }[] = [
+  ...[P256, P384, P521].map((curve) => ({ curve, algorithm: { name: 'ECDSA', namedCurve: curve.name }, usages: ['sign'] as KeyUsage[] })),
+  { curve: ED25519, algorithm: { name: 'Ed25519' }, usages: ['sign'] },
+  { curve: X25519, algorithm: { name: 'X25519' }, usages: ['deriveBits'] },
+];
 
 /**
  * Public values WebCrypto states on the CryptoKey itself. CKA_MODULUS and CKA_EC_POINT are not among
@@ -235,12 +194,6 @@ function privateCarriers(keyType: number, attributes: AttributeReader): Carrier[
 function publicOfPrivate(key: CryptoKey): Attribute[] {
   const alg = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
   return alg.publicExponent ? [{ type: CKA_PUBLIC_EXPONENT, value: new Uint8Array(alg.publicExponent) }] : [];
-}
-
-function fromHex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /**
@@ -309,9 +262,6 @@ function secretCodec(keyType: number): KeyTypeCodec {
         () => crypto.subtle.importKey('raw', own(value), carrier.algorithm, true, carrier.usages),
       );
       return { key, format: 'raw', attributes: valueLenAttributes(key) };
-    },
-    secretAttributes(objectClass) {
-      return objectClass === CKO_SECRET_KEY ? [CKA_VALUE] : [];
     },
     async exportSecretAttributes(objectClass, key, crypto) {
       if (objectClass !== CKO_SECRET_KEY) return [];

@@ -13,11 +13,12 @@ import {
   CKR_MECHANISM_PARAM_INVALID,
   CKZ_SALT_SPECIFIED,
 } from '@vhsm/pkcs11';
+import { own } from '../../bytes.js';
 import { ckr } from '../../errors.js';
 import type { MechanismProvider } from '../types.js';
 import { deriveSecret } from './kdf.js';
 import { GENERIC_MAX_BYTES } from './keys.js';
-import { abytes, anumber, aobject, mapFailure, own } from './util.js';
+import { abytes, anumber, aobject, mapFailure } from './util.js';
 
 const PRFS: Record<number, string> = {
   [CKP_PKCS5_PBKD2_HMAC_SHA1]: 'SHA-1',

@@ -1,6 +1,8 @@
-/** Assertion and byte helpers shared by the symmetric providers; every failure names its field. */
+/** Assertion helpers shared by the symmetric providers (every failure names its field), and a multi-part buffer. */
 import { CKR_MECHANISM_PARAM_INVALID } from '@vhsm/pkcs11';
+import { concat, own } from '../../bytes.js';
 import { CkrError, ckr } from '../../errors.js';
+import type { CipherOperation } from '../types.js';
 
 export const AES_BLOCK = 16;
 
@@ -53,23 +55,6 @@ export function anone(value: unknown, field: string): undefined {
   throw ckr(CKR_MECHANISM_PARAM_INVALID, `${field}: this mechanism takes no parameter`);
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** A copy backed by its own ArrayBuffer (WebCrypto's BufferSource typing, and no aliasing of caller data). */
-export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(bytes);
-}
-
 /**
  * Runs a WebCrypto call and turns anything it throws into `code` (a CkrError passes through), so no
  * DOMException reaches the engine. The detail names the operation, never data.
@@ -91,8 +76,20 @@ export class Buffered {
   }
   take(): Uint8Array<ArrayBuffer> {
     // One chunk (a single-part call) is already a private copy: no second copy of the whole input.
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array<ArrayBuffer>) : concat(...this.chunks);
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array<ArrayBuffer>) : concat(this.chunks);
     this.chunks = [];
     return all;
   }
+}
+
+/** A cipher operation WebCrypto does in one shot: updates are gathered, `run` gets all of it at final. */
+export function oneShot(run: (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>): CipherOperation {
+  const input = new Buffered();
+  return {
+    update: async (data) => {
+      input.push(data);
+      return new Uint8Array(0);
+    },
+    final: () => run(input.take()),
+  };
 }

@@ -26,6 +26,7 @@ import {
 } from '@vhsm/pkcs11';
 import type { Attribute } from '@vhsm/pkcs11';
 import { describe, expect, test } from 'vitest';
+import { secretTypes } from '../../../src/attributes/rules.js';
 import { ecCodec, edwardsCodec, rsaCodec } from '../../../src/mechanisms/asymmetric/codecs.js';
 import { ED25519, P256, P384, encodeEcParams } from '../../../src/mechanisms/asymmetric/curves.js';
 import { octetString, printableString } from '../../../src/mechanisms/asymmetric/der.js';
@@ -121,7 +122,7 @@ describe('CKK_RSA codec', () => {
   });
 
   test('secret attributes and default algorithm', () => {
-    expect(rsaCodec.secretAttributes(CKO_PRIVATE_KEY)).toEqual([
+    expect(secretTypes(CKO_PRIVATE_KEY, CKK_RSA)).toEqual([
       CKA_PRIVATE_EXPONENT,
       CKA_PRIME_1,
       CKA_PRIME_2,
@@ -129,7 +130,7 @@ describe('CKK_RSA codec', () => {
       CKA_EXPONENT_2,
       CKA_COEFFICIENT,
     ]);
-    expect(rsaCodec.secretAttributes(CKO_PUBLIC_KEY)).toEqual([]);
+    expect(secretTypes(CKO_PUBLIC_KEY, CKK_RSA)).toEqual([]);
     expect(rsaCodec.defaultUsages(CKO_PRIVATE_KEY)).toEqual(['sign']);
     expect(rsaCodec.defaultUsages(CKO_PUBLIC_KEY)).toEqual(['verify']);
   });
@@ -189,8 +190,8 @@ describe('CKK_EC codec', () => {
       name: 'ECDSA',
       namedCurve: 'P-384',
     });
-    expect(ecCodec.secretAttributes(CKO_PRIVATE_KEY)).toEqual([CKA_VALUE]);
-    expect(ecCodec.secretAttributes(CKO_PUBLIC_KEY)).toEqual([]);
+    expect(secretTypes(CKO_PRIVATE_KEY, CKK_EC)).toEqual([CKA_VALUE]);
+    expect(secretTypes(CKO_PUBLIC_KEY, CKK_EC)).toEqual([]);
   });
 });
 
