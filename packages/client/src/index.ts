@@ -5,7 +5,7 @@ export type { ConnectOptions, VhsmConnection } from './connect.js';
 export { Remote, rebuildError } from './remote.js';
 export { batch } from './batch.js';
 export type { BatchError, BatchOptions, Pkcs11Call, Pkcs11Results } from './batch.js';
-export { CallTrace, REDACTED, redactArgs } from './trace.js';
+export { CallTrace, REDACTED, redactArgs, redactResult } from './trace.js';
 export type { Trace, TraceRecord } from './trace.js';
 export { VhsmCryptoKey, VhsmSubtle } from './subtle/subtle.js';
 export type { FacadeOptions, KeyAlgorithmLike, VhsmCryptoKeyPair } from './subtle/subtle.js';

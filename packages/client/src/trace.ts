@@ -53,22 +53,31 @@ const PREVIEW_BYTES = 16;
 
 export function redactArgs(fn: string, args: readonly unknown[]): unknown[] {
   const pins = PIN_ARGS[fn] ?? [];
-  return args.map((arg, i) => (pins.includes(i) && arg !== undefined ? REDACTED : show(arg, 0)));
+  return args.map((arg, i) => (pins.includes(i) && arg !== undefined ? REDACTED : show(arg, 0, true)));
 }
 
-function show(value: unknown, depth: number): unknown {
+/**
+ * A result as a trace may show it: byte strings by length only (a decryption or an unwrapped
+ * blob may be key bytes), key-material attributes hidden.
+ */
+export function redactResult(value: unknown): unknown {
+  return show(value, 0, false);
+}
+
+function show(value: unknown, depth: number, preview: boolean): unknown {
   if (value instanceof Uint8Array) {
+    if (!preview) return `<${value.length} bytes>`;
     const hex = Array.from(value.subarray(0, PREVIEW_BYTES), (b) => b.toString(16).padStart(2, '0')).join('');
     return `<${value.length} bytes${value.length ? ` ${hex}${value.length > PREVIEW_BYTES ? '…' : ''}` : ''}>`;
   }
   if (depth > 8 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((v) => show(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => show(v, depth + 1, preview));
   const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   // A template entry { type, value }: hide the value of key-material attributes.
   const secretAttribute = typeof record['type'] === 'number' && SECRET_ATTRIBUTES.has(record['type']) && 'value' in record;
   for (const [key, v] of Object.entries(record)) {
-    out[key] = (secretAttribute && key === 'value') || SECRET_FIELDS.has(key) ? REDACTED : show(v, depth + 1);
+    out[key] = (secretAttribute && key === 'value') || SECRET_FIELDS.has(key) ? REDACTED : show(v, depth + 1, preview);
   }
   return out;
 }
