@@ -6,8 +6,8 @@
  */
 import {
   ckmName, CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DERIVE, CKA_EXTRACTABLE, CKA_ID,
-  CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN,
-  CKA_VALUE, CKA_VALUE_LEN, CKD_NULL, CKF_DERIVE, CKK_AES, CKK_GENERIC_SECRET, CKM_ECDH1_DERIVE, CKO_SECRET_KEY,
+  CKA_DECRYPT, CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN,
+  CKA_VALUE, CKA_VALUE_LEN, CKD_NULL, CKF_DECRYPT, CKF_DERIVE, CKK_AES, CKK_GENERIC_SECRET, CKM_ECDH1_DERIVE, CKO_SECRET_KEY,
   CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_VALUE_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_TEMPLATE_INCOMPLETE,
   CKR_TEMPLATE_INCONSISTENT, CKF_GENERATE_KEY_PAIR, CKF_HW_SLOT,
   CKF_LOGIN_REQUIRED, CKF_REMOVABLE_DEVICE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKF_SIGN,
@@ -94,6 +94,7 @@ interface AttachedSession {
   readWrite: boolean;
   find?: number[];
   sign?: { key: string; mechanism: Mechanism; needsContextLogin: boolean; parts?: Uint8Array[] };
+  decrypt?: { key: string; mechanism: Mechanism };
 }
 
 /** One application's sessions, handles and logins on attached slots. */
@@ -355,6 +356,34 @@ export class AttachedSlots {
     }
   }
 
+  // ------------------------------------------------------------------ decryption
+
+  async decryptInit(session: number, mechanism: Mechanism, key: number): Promise<void> {
+    const s = this.#session(session);
+    if (s.decrypt) throw ckr(CKR_OPERATION_ACTIVE, 'a decrypt operation is already active');
+    const m = mechanismArg(mechanism);
+    const provider = this.#provider(s);
+    const object = await this.#object(s, key, CKR_KEY_HANDLE_INVALID);
+    const attributes = toMap(object.attributes);
+    const info = provider.mechanisms().get(m.mechanism);
+    if (!info || !(info.flags & CKF_DECRYPT) || !provider.decrypt) throw ckr(CKR_MECHANISM_INVALID, `${ckmName(m.mechanism)} cannot decrypt on this device`);
+    if (attributes.get(CKA_CLASS) !== CKO_PRIVATE_KEY || attributes.get(CKA_KEY_TYPE) !== CKK_RSA) throw ckr(CKR_KEY_TYPE_INCONSISTENT, 'decryption on the device needs an RSA private key');
+    if (attributes.get(CKA_DECRYPT) !== true) throw ckr(CKR_KEY_FUNCTION_NOT_PERMITTED, 'the key does not allow decrypt');
+    s.decrypt = { key: object.ref, mechanism: m };
+  }
+
+  async decrypt(session: number, data: Uint8Array): Promise<Uint8Array> {
+    const s = this.#session(session);
+    const op = s.decrypt;
+    if (!op) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no decrypt operation is active');
+    try {
+      bytesArg(data, 'data');
+      return await this.#provider(s).decrypt!(op.key, op.mechanism, data);
+    } finally {
+      delete s.decrypt;
+    }
+  }
+
   // ------------------------------------------------------------------ key agreement
 
   /**
@@ -499,6 +528,7 @@ export class AttachedSlots {
     for (const s of this.#sessions.values()) {
       if (s.slot !== slot) continue;
       delete s.sign;
+      delete s.decrypt;
       delete s.find;
     }
     await this.#registry.get(slot)?.logout();

@@ -60,6 +60,8 @@ export interface TokenProvider {
   mechanisms(): ReadonlyMap<number, MechanismInfo>;
   /** One-shot signature with a private key; output in the same format as software keys (ECDSA r||s). */
   sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
+  /** One-shot decryption with a private key (C_Decrypt); padding removed as the mechanism says. */
+  decrypt?(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array>;
   /**
    * A secret from a private key (C_DeriveKey): for CKM_ECDH1_DERIVE (CKD_NULL) the raw shared secret
    * Z for the peer's point in `publicData`; for a device mechanism (FIDO hmac-secret) its output.
