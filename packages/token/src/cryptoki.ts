@@ -643,11 +643,13 @@ export class Cryptoki implements CryptokiApiV3 {
   }
 
   C_DecryptInit(session: number, mechanism: Mechanism, key: number): Promise<void> {
-    return this.#run('C_DecryptInit', () => this.#cipherInit(session, mechanism, key, 'decrypt'));
+    return this.#run('C_DecryptInit', () => (this.#attached.hasSession(session)
+      ? this.#attached.decryptInit(session, mechanism, key) : this.#cipherInit(session, mechanism, key, 'decrypt')));
   }
 
   C_Decrypt(session: number, data: Uint8Array): Promise<Uint8Array> {
-    return this.#run('C_Decrypt', () => this.#cipherOnce(session, data, 'decrypt'));
+    return this.#run('C_Decrypt', () => (this.#attached.hasSession(session)
+      ? this.#attached.decrypt(session, data) : this.#cipherOnce(session, data, 'decrypt')));
   }
 
   C_DecryptUpdate(session: number, data: Uint8Array): Promise<Uint8Array> {
