@@ -12,12 +12,15 @@ import {
   CKF_DERIVE, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC, CKK_RSA, CKM_EC_KEY_PAIR_GEN, CKM_ECDH1_DERIVE, CKM_ECDSA, CKM_ECDSA_SHA1,
   CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN,
   CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKO_CERTIFICATE,
+  CKF_DECRYPT, CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS_PSS, CKM_SHA1_RSA_PKCS_PSS, CKM_SHA256, CKM_SHA256_RSA_PKCS_PSS,
+  CKM_SHA384, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512, CKM_SHA512_RSA_PKCS_PSS, CKM_SHA_1, CKR_ENCRYPTED_DATA_LEN_RANGE,
+  CKZ_DATA_SPECIFIED,
   CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DATA_LEN_RANGE,
   CKR_DEVICE_ERROR, CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
   CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TEMPLATE_INCOMPLETE,
   CKR_TEMPLATE_INCONSISTENT, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
 } from '@vhsm/pkcs11';
-import type { Attribute, Mechanism, MechanismInfo } from '@vhsm/pkcs11';
+import type { Attribute, Mechanism, MechanismInfo, OaepParams, PssParams } from '@vhsm/pkcs11';
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
 import type { CardChannel, Response } from './apdu.js';
 import { SW_OK } from './apdu.js';
@@ -25,6 +28,7 @@ import { concat } from './ccid.js';
 import { fail } from './errors.js';
 import { CardProvider } from './provider-base.js';
 import type { CardConnection } from './provider-base.js';
+import { digest, HASH_OF_CKM, HASH_OF_MGF, oaepMessage, pkcs1DecryptionMessage, pkcs1SignatureBlock, pssBlock } from './rsa-padding.js';
 import { derSignatureToRaw, findTlv, parseTlvs, tlv } from './tlv.js';
 
 export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08);
@@ -64,9 +68,16 @@ const RSA_DIGEST_INFO = new Map<number, { hash: string; prefix: Uint8Array } | u
   [CKM_SHA384_RSA_PKCS, { hash: 'SHA-384', prefix: hex2('3041300d060960864801650304020205000430') }],
   [CKM_SHA512_RSA_PKCS, { hash: 'SHA-512', prefix: hex2('3051300d060960864801650304020305000440') }],
 ]);
+/** PSS with the hash done here (undefined: CKM_RSA_PKCS_PSS, the caller's hash). */
+const RSA_PSS = new Map<number, number | undefined>([
+  [CKM_RSA_PKCS_PSS, undefined], [CKM_SHA1_RSA_PKCS_PSS, CKM_SHA_1], [CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256],
+  [CKM_SHA384_RSA_PKCS_PSS, CKM_SHA384], [CKM_SHA512_RSA_PKCS_PSS, CKM_SHA512],
+]);
+const rsa = (flags: number): MechanismInfo => ({ minKeySize: 2048, maxKeySize: 2048, flags });
 const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
   ...[...HASHES.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]),
-  ...[...RSA_DIGEST_INFO.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_SIGN }]),
+  ...[...RSA_DIGEST_INFO.keys(), ...RSA_PSS.keys()].map((m): [number, MechanismInfo] => [m, rsa(m === CKM_RSA_PKCS ? CKF_SIGN | CKF_DECRYPT : CKF_SIGN)]),
+  [CKM_RSA_PKCS_OAEP, rsa(CKF_DECRYPT)],
   [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
   [CKM_RSA_PKCS_KEY_PAIR_GEN, { minKeySize: 2048, maxKeySize: 2048, flags: CKF_GENERATE_KEY_PAIR }],
   [CKM_ECDH1_DERIVE, { minKeySize: 256, maxKeySize: 256, flags: CKF_DERIVE }],
@@ -182,7 +193,7 @@ export class PivProvider extends CardProvider {
           { type: CKA_PRIVATE, value: spec.slot !== 0x9e }, { type: CKA_LABEL, value: spec.keyLabel },
           ...keyValues,
           { type: CKA_SIGN, value: spec.slot !== 0x9d }, { type: CKA_DERIVE, value: spec.slot === 0x9d && publicKey.type === 'ec' },
-          { type: CKA_DECRYPT, value: false }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false },
+          { type: CKA_DECRYPT, value: spec.slot === 0x9d && publicKey.type === 'rsa' }, { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false },
           { type: CKA_ALWAYS_SENSITIVE, value: true }, { type: CKA_NEVER_EXTRACTABLE, value: true },
           { type: CKA_LOCAL, value: this.#generated.has(spec.slot) },
           { type: CKA_ALWAYS_AUTHENTICATE, value: spec.slot === 0x9c }],
@@ -197,12 +208,15 @@ export class PivProvider extends CardProvider {
 
   async sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
     const slot = slotOf(key);
-    if (!MECHANISMS.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'not a signing mechanism of this card');
-    if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'these mechanisms take no parameter');
-    if (!this.#keyTypes.has(slot)) await this.objects();
-    const publicKey = this.#keyTypes.get(slot);
-    if (!publicKey) throw fail(CKR_KEY_HANDLE_INVALID, 'no key in this slot');
-    if (publicKey.type === 'rsa') return this.#signRsa(slot, publicKey.modulus.length, mechanism.mechanism, data);
+    if (!((MECHANISMS.get(mechanism.mechanism)?.flags ?? 0) & CKF_SIGN)) throw fail(CKR_MECHANISM_INVALID, 'not a signing mechanism of this card');
+    if (mechanism.parameter !== undefined && !RSA_PSS.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_PARAM_INVALID, 'this mechanism takes no parameter');
+    const publicKey = await this.#keyIn(slot);
+    if (publicKey.type === 'rsa') {
+      const block = RSA_PSS.has(mechanism.mechanism)
+        ? await this.#pss(mechanism, data, publicKey.modulus)
+        : await this.#pkcs1(mechanism.mechanism, data, publicKey.modulus.length);
+      return this.#rsaPrivate(slot, block);
+    }
     if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_KEY_TYPE_INCONSISTENT, 'an EC key signs with ECDSA');
     const hash = HASHES.get(mechanism.mechanism);
     const digest = hash ? new Uint8Array(await crypto.subtle.digest(hash, data.slice())) : data;
@@ -241,24 +255,65 @@ export class PivProvider extends CardProvider {
   }
 
   /** PKCS#1 v1.5 signature: DigestInfo and type-1 padding made here, the private operation on the card. */
-  async #signRsa(slot: number, size: number, mechanism: number, data: Uint8Array): Promise<Uint8Array> {
+  async #pkcs1(mechanism: number, data: Uint8Array, size: number): Promise<Uint8Array> {
     if (!RSA_DIGEST_INFO.has(mechanism)) throw fail(CKR_KEY_TYPE_INCONSISTENT, 'an RSA key signs with the RSA mechanisms');
     const digestInfo = RSA_DIGEST_INFO.get(mechanism);
-    const payload = digestInfo
-      ? concat([digestInfo.prefix, new Uint8Array(await crypto.subtle.digest(digestInfo.hash, data.slice()))])
-      : data;
-    if (payload.length > size - 11) throw fail(CKR_DATA_LEN_RANGE, `CKM_RSA_PKCS signs at most ${size - 11} bytes with this key`);
-    const block = new Uint8Array(size).fill(0xff);
-    block[0] = 0;
-    block[1] = 1;
-    block[size - payload.length - 1] = 0;
-    block.set(payload, size - payload.length);
+    const payload = digestInfo ? concat([digestInfo.prefix, await digest(digestInfo.hash, data)]) : data;
+    return pkcs1SignatureBlock(payload, size);
+  }
+
+  /** EMSA-PSS with the mechanism's parameters; the hashed variants must name their own hash. */
+  async #pss(mechanism: Mechanism, data: Uint8Array, modulus: Uint8Array): Promise<Uint8Array> {
+    const p = mechanism.parameter as Partial<PssParams> | undefined;
+    const hash = typeof p?.hashAlg === 'number' ? HASH_OF_CKM.get(p.hashAlg) : undefined;
+    const mgfHash = typeof p?.mgf === 'number' ? HASH_OF_MGF.get(p.mgf) : undefined;
+    if (!hash || !mgfHash || typeof p?.saltLen !== 'number' || !Number.isInteger(p.saltLen)) {
+      throw fail(CKR_MECHANISM_PARAM_INVALID, 'PSS takes { hashAlg, mgf, saltLen }');
+    }
+    const own = RSA_PSS.get(mechanism.mechanism);
+    if (own !== undefined && own !== p.hashAlg) throw fail(CKR_MECHANISM_PARAM_INVALID, 'hashAlg must be the mechanism\'s hash');
+    const mHash = own === undefined ? data : await digest(hash.name, data);
+    if (mHash.length !== hash.length) throw fail(CKR_DATA_LEN_RANGE, `CKM_RSA_PKCS_PSS signs a ${hash.length}-byte hash`);
+    return pssBlock(mHash, hash.name, mgfHash, p.saltLen, bitLength(modulus));
+  }
+
+  /** C_Decrypt with an RSA key: the card's private operation, the padding removed here. */
+  async decrypt(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
+    const slot = slotOf(key);
+    if (!((MECHANISMS.get(mechanism.mechanism)?.flags ?? 0) & CKF_DECRYPT)) throw fail(CKR_MECHANISM_INVALID, 'not a decryption mechanism of this card');
+    const publicKey = await this.#keyIn(slot);
+    if (publicKey.type !== 'rsa') throw fail(CKR_KEY_TYPE_INCONSISTENT, 'decryption needs an RSA key');
+    if (data.length !== publicKey.modulus.length) throw fail(CKR_ENCRYPTED_DATA_LEN_RANGE, `the ciphertext has ${publicKey.modulus.length} bytes`);
+    if (mechanism.mechanism === CKM_RSA_PKCS) {
+      if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'CKM_RSA_PKCS takes no parameter');
+      return pkcs1DecryptionMessage(await this.#rsaPrivate(slot, data));
+    }
+    const p = mechanism.parameter as Partial<OaepParams> | undefined;
+    const hash = typeof p?.hashAlg === 'number' ? HASH_OF_CKM.get(p.hashAlg) : undefined;
+    const mgfHash = typeof p?.mgf === 'number' ? HASH_OF_MGF.get(p.mgf) : undefined;
+    const label = p?.sourceData ?? new Uint8Array(0);
+    if (!hash || !mgfHash || !(label instanceof Uint8Array) || (p?.source !== undefined && p.source !== CKZ_DATA_SPECIFIED)) {
+      throw fail(CKR_MECHANISM_PARAM_INVALID, 'OAEP takes { hashAlg, mgf, source?, sourceData? }');
+    }
+    return oaepMessage(await this.#rsaPrivate(slot, data), hash.name, hash.length, mgfHash, label);
+  }
+
+  async #keyIn(slot: number): Promise<PublicKeyInfo> {
+    if (!this.#keyTypes.has(slot)) await this.objects();
+    const publicKey = this.#keyTypes.get(slot);
+    if (!publicKey) throw fail(CKR_KEY_HANDLE_INVALID, 'no key in this slot');
+    return publicKey;
+  }
+
+  /** The card's RSA private operation on one modulus-sized block (GENERAL AUTHENTICATE, tag 81). */
+  async #rsaPrivate(slot: number, block: Uint8Array): Promise<Uint8Array> {
+    const size = block.length;
     const r = await this.#send(0x87, ALG_RSA_2048, slot, tlv(0x7c, tlv(0x82), tlv(0x81, block)));
     if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants the PIN verified for this key');
     if (r.sw !== SW_OK) throw cardError('GENERAL AUTHENTICATE', r.sw);
     const template = findTlv(r.data, 0x7c);
     const signature = template && findTlv(template.value, 0x82)?.value;
-    if (!signature || signature.length !== size) throw fail(CKR_DEVICE_ERROR, 'signature response without 7C/82');
+    if (!signature || signature.length !== size) throw fail(CKR_DEVICE_ERROR, 'private-key response without 7C/82');
     return signature.slice();
   }
 
@@ -424,6 +479,11 @@ export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer
   } catch {
     throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'a certificate on the card does not parse');
   }
+}
+
+function bitLength(modulus: Uint8Array): number {
+  const top = modulus[0] ?? 0;
+  return (modulus.length - 1) * 8 + (top === 0 ? 0 : 32 - Math.clz32(top));
 }
 
 /** An unsigned big-endian integer without its sign byte(s). */

@@ -8,7 +8,9 @@ import {
   CKM_RSA_PKCS, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256_RSA_PKCS, CKR_DATA_LEN_RANGE, CKR_KEY_TYPE_INCONSISTENT,
   CKA_EXTRACTABLE, CKA_SENSITIVE, CKA_TOKEN, CKA_VALUE_LEN, CKD_NULL, CKD_SHA1_KDF, CKK_AES, CKK_GENERIC_SECRET,
   CKM_ECDH1_DERIVE, CKO_SECRET_KEY, CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_SENSITIVE, CKR_KEY_FUNCTION_NOT_PERMITTED,
-  CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_TEMPLATE_INCONSISTENT,
+  CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_TEMPLATE_INCONSISTENT, CKG_MGF1_SHA256, CKM_RSA_PKCS_OAEP,
+  CKM_RSA_PKCS_PSS, CKM_SHA256, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384, CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE,
+  CKZ_DATA_SPECIFIED,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +119,80 @@ describe.each(['extended', 'short', 'tpdu'] as const)('PIV RSA-2048 through the 
     await p11.C_SignInit(session, { mechanism: CKM_RSA_PKCS }, key);
     await expect(p11.C_Sign(session, new Uint8Array(246))).rejects.toMatchObject(code(CKR_DATA_LEN_RANGE));
     await expect(p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, key)).rejects.toMatchObject(code(CKR_KEY_TYPE_INCONSISTENT));
+  });
+});
+
+describe('PIV RSA-PSS and decryption', () => {
+  async function rsaCard() {
+    const card = new PivCard({ pin: '123456' });
+    await card.provision(0x9d, 'key management', 'rsa2048');
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card, { level: 'short' })));
+    const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(session, CKU_USER, '123456');
+    const key = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(3) }]);
+    const [n, e] = await p11.C_GetAttributeValue(session, key, [{ type: CKA_MODULUS }, { type: CKA_PUBLIC_EXPONENT }]);
+    const jwk = { kty: 'RSA', n: Buffer.from(n!.value as Uint8Array).toString('base64url'), e: Buffer.from(e!.value as Uint8Array).toString('base64url') };
+    return { p11, session, key, jwk, n: n!.value as Uint8Array, e: e!.value as Uint8Array };
+  }
+
+  it('decrypts OAEP (with a label) and PKCS#1 v1.5 with the 9D key; a bad block is CKR_ENCRYPTED_DATA_INVALID', async () => {
+    const { p11, session, key, jwk, n, e } = await rsaCard();
+    const oaepKey = await crypto.subtle.importKey('jwk', jwk, { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['encrypt']);
+    const label = new TextEncoder().encode('label');
+    const message = new TextEncoder().encode('a secret for the card');
+    const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP', label }, oaepKey, message));
+    const oaep = { mechanism: CKM_RSA_PKCS_OAEP, parameter: { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256, source: CKZ_DATA_SPECIFIED, sourceData: label } };
+    await p11.C_DecryptInit(session, oaep, key);
+    expect(await p11.C_Decrypt(session, ciphertext)).toEqual(message);
+    await p11.C_DecryptInit(session, { ...oaep, parameter: { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256 } }, key);
+    await expect(p11.C_Decrypt(session, ciphertext)).rejects.toMatchObject(code(CKR_ENCRYPTED_DATA_INVALID));
+
+    // PKCS#1 v1.5: WebCrypto cannot encrypt it, so the block is made and raised to e here.
+    const big = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex')}`);
+    const encryptRaw = (block: Uint8Array) => {
+      let result = 1n;
+      const modulus = big(n);
+      let base = big(block) % modulus;
+      for (let x = big(e); x > 0n; x >>= 1n) {
+        if (x & 1n) result = (result * base) % modulus;
+        base = (base * base) % modulus;
+      }
+      return Uint8Array.from(Buffer.from(result.toString(16).padStart(512, '0'), 'hex'));
+    };
+    const ps = Uint8Array.from({ length: 256 - 3 - message.length }, (_, i) => (i % 255) + 1);
+    await p11.C_DecryptInit(session, { mechanism: CKM_RSA_PKCS }, key);
+    expect(await p11.C_Decrypt(session, encryptRaw(Uint8Array.from([0, 2, ...ps, 0, ...message])))).toEqual(message);
+    await p11.C_DecryptInit(session, { mechanism: CKM_RSA_PKCS }, key);
+    await expect(p11.C_Decrypt(session, encryptRaw(Uint8Array.from([0, 1, ...ps, 0, ...message])))).rejects.toMatchObject(code(CKR_ENCRYPTED_DATA_INVALID));
+    await p11.C_DecryptInit(session, { mechanism: CKM_RSA_PKCS }, key);
+    await expect(p11.C_Decrypt(session, new Uint8Array(100))).rejects.toMatchObject(code(CKR_ENCRYPTED_DATA_LEN_RANGE));
+  });
+
+  it('signs RSA-PSS (encoding made here) and WebCrypto verifies it', async () => {
+    const card = new PivCard({ pin: '123456' });
+    await card.provision(0x9a, 'auth', 'rsa2048');
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card)));
+    const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(session, CKU_USER, '123456');
+    const key = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(1) }]);
+    const [n, e] = await p11.C_GetAttributeValue(session, key, [{ type: CKA_MODULUS }, { type: CKA_PUBLIC_EXPONENT }]);
+    const jwk = { kty: 'RSA', n: Buffer.from(n!.value as Uint8Array).toString('base64url'), e: Buffer.from(e!.value as Uint8Array).toString('base64url') };
+    const verifyKey = await crypto.subtle.importKey('jwk', jwk, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['verify']);
+    const data = new TextEncoder().encode('PSS on the card');
+    const params = { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256, saltLen: 32 };
+    await p11.C_SignInit(session, { mechanism: CKM_SHA256_RSA_PKCS_PSS, parameter: params }, key);
+    const signature = await p11.C_Sign(session, data);
+    expect(await crypto.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, verifyKey, signature.slice(), data)).toBe(true);
+    // CKM_RSA_PKCS_PSS: the caller hashes.
+    await p11.C_SignInit(session, { mechanism: CKM_RSA_PKCS_PSS, parameter: params }, key);
+    const onHash = await p11.C_Sign(session, new Uint8Array(await crypto.subtle.digest('SHA-256', data)));
+    expect(await crypto.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, verifyKey, onHash.slice(), data)).toBe(true);
+    await p11.C_SignInit(session, { mechanism: CKM_SHA256_RSA_PKCS_PSS, parameter: { ...params, hashAlg: CKM_SHA384 } }, key);
+    await expect(p11.C_Sign(session, data)).rejects.toMatchObject(code(CKR_MECHANISM_PARAM_INVALID));
   });
 });
 
