@@ -4,7 +4,7 @@
  * GET RESPONSE (61xx) / wrong-Le (6Cxx) handling so callers always see the whole response.
  */
 import { CKR_DEVICE_ERROR } from '@vhsm/pkcs11';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 
 export interface Apdu {

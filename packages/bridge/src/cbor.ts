@@ -4,7 +4,7 @@
  * refuses anything else, so what we accept is exactly what we would have sent.
  */
 import { CKR_DEVICE_ERROR } from '@vhsm/pkcs11';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 
 export type CborValue = number | bigint | string | boolean | null | Uint8Array | CborValue[] | CborMap;

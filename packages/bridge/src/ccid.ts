@@ -4,6 +4,7 @@
  * card on, and exchange APDUs with PC_to_RDR_XfrBlock at the short or extended APDU level.
  */
 import { CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, Pkcs11Error } from '@vhsm/pkcs11';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 import { atrT1Parameters, T1Transport } from './t1.js';
 import type { UsbDeviceLike, UsbEndpointLike } from './usb.js';
@@ -363,14 +364,4 @@ function transferError(e: unknown): Pkcs11Error {
   if (e instanceof Pkcs11Error) return e;
   if (e instanceof Error && e.name === 'NotFoundError') return fail(CKR_DEVICE_REMOVED, 'the device was disconnected');
   return fail(CKR_DEVICE_ERROR, `USB transfer failed${e instanceof Error ? `: ${e.name}` : ''}`);
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -10,7 +10,7 @@ import {
 } from '@vhsm/pkcs11';
 import { decodeCbor, decodeCborPrefix, encodeCbor } from './cbor.js';
 import type { CborKey, CborMap, CborValue } from './cbor.js';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { CTAP2_ERR_KEEPALIVE_CANCEL, CTAPHID_CBOR } from './ctaphid.js';
 import type { CtapHidDevice, TransactOptions } from './ctaphid.js';
 import { fail } from './errors.js';

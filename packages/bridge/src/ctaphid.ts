@@ -7,7 +7,7 @@
 import { CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_FUNCTION_CANCELED } from '@vhsm/pkcs11';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import type { CborMap, CborValue } from './cbor.js';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 import { FIDO_USAGE_PAGE } from './hid.js';
 import type { HidDeviceLike, HidInputReportEventLike } from './hid.js';

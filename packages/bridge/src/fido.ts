@@ -24,7 +24,7 @@ import { CtapHidDevice } from './ctaphid.js';
 import type { AuthenticatorInfo } from './ctaphid.js';
 import { fail } from './errors.js';
 import type { HidDeviceLike } from './hid.js';
-import { hex } from './piv.js';
+import { hex } from './bytes.js';
 import { tlv } from './tlv.js';
 
 /** hmac-secret of a credential for a 32-byte salt (parameter: the salt as a Uint8Array). */

@@ -19,7 +19,7 @@ import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser 
 import type { CardChannel, Response } from './apdu.js';
 import { SW_OK } from './apdu.js';
 import { fail } from './errors.js';
-import { hex } from './piv.js';
+import { equal, hex } from './bytes.js';
 import { CardProvider } from './provider-base.js';
 import type { CardConnection } from './provider-base.js';
 import { findTlv, parseTlvs, tlv } from './tlv.js';
@@ -191,8 +191,4 @@ export class OpenPgpProvider extends CardProvider {
 
 function cardError(command: string, sw: number): Error {
   return fail(CKR_DEVICE_ERROR, `${command}: card status ${sw.toString(16).padStart(4, '0')}`);
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

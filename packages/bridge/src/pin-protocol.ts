@@ -3,7 +3,7 @@
  * HKDF-SHA-256 into an HMAC key and an AES-256 key, AES-256-CBC without padding (random IV sent
  * in front), HMAC-SHA-256 to authenticate. Used by clientPIN and by hmac-secret, on both sides.
  */
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import type { CborMap, CborValue } from './cbor.js';
 
 export const PIN_PROTOCOL = 2;

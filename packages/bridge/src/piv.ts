@@ -24,7 +24,7 @@ import type { Attribute, Mechanism, MechanismInfo, OaepParams, PssParams } from 
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
 import type { CardChannel, Response } from './apdu.js';
 import { SW_OK } from './apdu.js';
-import { concat } from './ccid.js';
+import { concat, equal, hex } from './bytes.js';
 import { fail } from './errors.js';
 import { CardProvider } from './provider-base.js';
 import type { CardConnection } from './provider-base.js';
@@ -452,10 +452,6 @@ function cardError(command: string, sw: number): Error {
   return fail(CKR_DEVICE_ERROR, `${command}: card status ${sw.toString(16).padStart(4, '0')}`);
 }
 
-export function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export type PublicKeyInfo = { type: 'ec'; point: Uint8Array } | { type: 'rsa'; modulus: Uint8Array; exponent: Uint8Array };
 
 /** What the objects need from an X.509 certificate: names, serial and the public key (P-256 or RSA). */
@@ -491,8 +487,4 @@ function stripZeros(bytes: Uint8Array): Uint8Array {
   let at = 0;
   while (at < bytes.length - 1 && bytes[at] === 0) at++;
   return bytes.slice(at);
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -7,7 +7,7 @@ import {
   CKG_MGF1_SHA1, CKG_MGF1_SHA256, CKG_MGF1_SHA384, CKG_MGF1_SHA512, CKM_SHA256, CKM_SHA384, CKM_SHA512, CKM_SHA_1,
   CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_INVALID, CKR_MECHANISM_PARAM_INVALID,
 } from '@vhsm/pkcs11';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 
 export const HASH_OF_CKM = new Map<number, { name: string; length: number }>([

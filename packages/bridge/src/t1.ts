@@ -6,7 +6,7 @@
  */
 import { CKR_DEVICE_ERROR } from '@vhsm/pkcs11';
 import type { ApduTransport } from './apdu.js';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 
 export const S_RESYNCH = 0x00;

@@ -1,6 +1,6 @@
 /** BER-TLV as smart cards use it (multi-byte tags such as 5FC105 and 7F49, definite lengths). */
 import { CKR_DEVICE_ERROR } from '@vhsm/pkcs11';
-import { concat } from './ccid.js';
+import { concat } from './bytes.js';
 import { fail } from './errors.js';
 
 export interface Tlv {
