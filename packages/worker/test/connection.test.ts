@@ -12,7 +12,7 @@ import {
   CKR_SESSION_HANDLE_INVALID, CKR_USER_NOT_LOGGED_IN, CKU_SO, CKU_USER, ckrName,
 } from '@vhsm/pkcs11';
 import type { SerializedPkcs11Error } from '@vhsm/pkcs11';
-import { CLIENT_LOCK_PREFIX, compact, Host, MAX_BATCH, webLockCoordinator } from '../src/index.js';
+import { CLIENT_LOCK_PREFIX, compact, Host, MAX_BATCH, SHARED_HOLD, webLockCoordinator } from '../src/index.js';
 import type { Endpoint, Reply } from '../src/index.js';
 
 const RW = CKF_SERIAL_SESSION | CKF_RW_SESSION;
@@ -358,6 +358,54 @@ describe('dedicated-worker coordination', () => {
     await page.call('C_Initialize');
     await page.call('C_InitToken', 0, SO_PIN, 'locks');
     expect(modes).toEqual(['vhsm-token:shared', 'vhsm-token:exclusive']);
+  });
+});
+
+describe('dedicated-worker coordination: shared holds', () => {
+  it('lets concurrent readers share one hold of the lock, released once they drain', async () => {
+    const log: string[] = [];
+    const locks = {
+      request: async (_name: string, options: LockOptions, work: () => Promise<unknown>) => {
+        log.push(`${options.mode} granted`);
+        try {
+          return await work();
+        } finally {
+          log.push(`${options.mode} released`);
+        }
+      },
+    } as unknown as LockManager;
+    const coordinate = webLockCoordinator(locks);
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const readers = Array.from({ length: 8 }, (_, i) => coordinate('C_GetInfo', false, async () => {
+      await gate;
+      return i;
+    }));
+    await Promise.resolve();
+    expect(log).toEqual(['shared granted']);
+    finish();
+    expect(await Promise.all(readers)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await expect.poll(() => log).toEqual(['shared granted', 'shared released']);
+    expect(await coordinate('C_CreateObject', true, async () => 'written')).toBe('written');
+    expect(await coordinate('C_GetInfo', false, async () => 'read')).toBe('read');
+    expect(log).toEqual(['shared granted', 'shared released', 'exclusive granted', 'exclusive released', 'shared granted', 'shared released']);
+  });
+
+  it('stops a hold taking newcomers after its call budget, so a queued writer is not starved', async () => {
+    const modes: string[] = [];
+    const locks = {
+      request: (_name: string, options: LockOptions, work: () => Promise<unknown>) => {
+        modes.push(options.mode ?? 'exclusive');
+        return work();
+      },
+    } as unknown as LockManager;
+    const coordinate = webLockCoordinator(locks);
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const calls = Array.from({ length: SHARED_HOLD.calls + 1 }, () => coordinate('C_GetInfo', false, () => gate));
+    expect(modes).toEqual(['shared', 'shared']);
+    finish();
+    await Promise.all(calls);
   });
 });
 
