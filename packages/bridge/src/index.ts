@@ -26,3 +26,5 @@ export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';
 export { enrollPrf, prfPin, prfSecret } from './prf.js';
 export type { EnrollPrfOptions, PrfEnrollment } from './prf.js';
+export { hardwareSupport } from './support.js';
+export type { HardwareSupport } from './support.js';

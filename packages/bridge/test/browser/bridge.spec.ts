@@ -60,3 +60,10 @@ test('WebAuthn PRF unlock with the virtual authenticator', async ({ page }) => {
   const result = await page.evaluate(() => (globalThis as unknown as { vhsmBridge: { prfFlow(): Promise<unknown> } }).vhsmBridge.prfFlow());
   expect(result).toEqual({ length: 32, repeatable: true, saltMatters: true, wrongSecretRefused: 'CKR_PIN_INCORRECT', state: CKS_RW_USER_FUNCTIONS });
 });
+
+test('an ordinary page of stock Chromium: WebUSB and WebHID exist, smart cards and FIDO over HID are not offered', async ({ page }) => {
+  await page.goto(`${origin}/`);
+  await expect(page).toHaveTitle('ready');
+  const support = await page.evaluate(() => (globalThis as unknown as { vhsmBridge: { support(): Promise<unknown> } }).vhsmBridge.support());
+  expect(support).toMatchObject({ webUsb: true, webHid: true, isolated: false, electron: false, smartCards: false, fidoHid: false });
+});

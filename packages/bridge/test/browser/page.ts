@@ -7,7 +7,7 @@ import {
   CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Cryptoki, Pkcs11Error,
 } from '@vhsm/token';
 import { EmulatedCcidDevice, PivCard } from '../../src/emulator/index.js';
-import { enrollPrf, openUsbToken, prfPin, prfSecret } from '../../src/index.js';
+import { enrollPrf, hardwareSupport, openUsbToken, prfPin, prfSecret } from '../../src/index.js';
 
 async function findOne(p11: Cryptoki, session: number, objectClass: number, id: number): Promise<number> {
   await p11.C_FindObjectsInit(session, [{ type: CKA_CLASS, value: objectClass }, { type: CKA_ID, value: Uint8Array.of(id) }]);
@@ -71,5 +71,5 @@ async function prfFlow() {
   return { length: first.length, repeatable: hex(first) === hex(again), saltMatters: hex(first) !== hex(otherSalt), wrongSecretRefused, state };
 }
 
-Object.assign(globalThis, { vhsmBridge: { cardFlow, prfFlow } });
+Object.assign(globalThis, { vhsmBridge: { cardFlow, prfFlow, support: hardwareSupport } });
 document.title = 'ready';
