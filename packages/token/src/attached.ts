@@ -197,7 +197,8 @@ export class AttachedSlots {
     if (!s) throw ckr(CKR_SESSION_HANDLE_INVALID);
     this.#sessions.delete(session);
     for (const [ref, key] of this.#sessionKeys) if (key.session === session) this.#dropSessionKey(ref, key);
-    if (![...this.#sessions.values()].some((x) => x.slot === s.slot)) await this.#logout(s.slot);
+    // The last session ends the login; a device that fails to hear it (unplugged) does not keep the session open.
+    if (![...this.#sessions.values()].some((x) => x.slot === s.slot)) await this.#logout(s.slot).catch(() => undefined);
   }
 
   async closeAll(slot: number): Promise<void> {

@@ -4,7 +4,7 @@ import {
   CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKK_EC, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA256,
   CKM_SHA256_RSA_PKCS, CKO_CERTIFICATE, CKO_PRIVATE_KEY, CKR_ATTRIBUTE_SENSITIVE, CKR_DEVICE_REMOVED,
   CKR_FUNCTION_NOT_SUPPORTED, CKR_MECHANISM_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED,
-  CKR_PIN_INCORRECT, CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_SLOT_ID_INVALID,
+  CKR_PIN_INCORRECT, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_SLOT_ID_INVALID,
   CKR_TOKEN_NOT_PRESENT, CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RW_SO_FUNCTIONS,
   CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, Pkcs11Error,
 } from '@vhsm/pkcs11';
@@ -41,7 +41,9 @@ class FakeProvider implements TokenProvider {
     this.tries = 3;
     this.verified = true;
   }
+  failLogout = false;
   async logout() {
+    if (this.failLogout) throw new Pkcs11Error(CKR_DEVICE_REMOVED, 'fake');
     this.verified = false;
   }
   async objects() {
@@ -197,5 +199,17 @@ describe('attached token provider', () => {
     // This provider can neither generate nor store objects.
     await expect(p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN }, [], [])).rejects.toMatchObject(code(CKR_MECHANISM_INVALID));
     await expect(p11.C_CreateObject(rw, [{ type: CKA_CLASS, value: CKO_CERTIFICATE }])).rejects.toMatchObject(code(CKR_FUNCTION_NOT_SUPPORTED));
+  });
+
+  it('closing the last session succeeds even when the device cannot hear the logout', async () => {
+    const { p11, provider, slot } = await setup();
+    const s = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(s, CKU_USER, '123456');
+    provider.failLogout = true;
+    await p11.C_CloseSession(s);
+    await expect(p11.C_GetSessionInfo(s)).rejects.toMatchObject(code(CKR_SESSION_HANDLE_INVALID));
+    // The login ended here all the same: a new session starts logged out.
+    const again = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await expect(p11.C_Logout(again)).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
   });
 });
