@@ -41,6 +41,11 @@ export default defineConfig({
       testMatch: /.*\.bench\.ts/,
       timeout: 600_000,
     },
+    // IndexedDB creation rate, login with 10 k private objects, connect() to first signature, through
+    // the packaged worker (issue 8): figures for docs/performance.md, only with VHSM_BENCH=1 (bench:chromium).
+    ...(process.env.VHSM_BENCH === '1'
+      ? [{ name: 'chromium-bench', testDir: '../bench/chromium', testMatch: /.*\.bench\.ts/, timeout: 1_800_000 }]
+      : []),
     {
       // The demo app (issue 6): apps/demo built and served by `vite preview` in a worker-scoped fixture.
       name: 'demo',
