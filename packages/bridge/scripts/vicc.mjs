@@ -9,6 +9,8 @@ let card;
 if (process.argv[2] === 'openpgp') {
   card = new OpenPgpCard({ pin: '123456', adminPin: '12345678' });
   await card.provision();
+  await card.provisionKey('dec');
+  await card.provisionKey('aut');
 } else {
   card = new PivCard({ pin: '123456' });
   await card.provision(0x9a, 'vhsm emulated PIV auth');

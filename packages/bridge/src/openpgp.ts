@@ -1,15 +1,17 @@
 /**
- * OpenPGP card (3.4) driver presented as a TokenProvider, for signing: token info from the AID,
- * C_Login(USER) = VERIFY PW1, the signature key (CKA_ID 01, OpenSC's numbering) with its public key
- * read from the card, and C_Sign = PSO:COMPUTE DIGITAL SIGNATURE over a host-side hash (ECDSA r||s).
- * When PW1 is valid for one signature only (the card default), the key says CKA_ALWAYS_AUTHENTICATE
- * and each signature takes a context-specific login (VERIFY 81).
+ * OpenPGP card (3.4) driver presented as a TokenProvider: token info from the AID, C_Login(USER) =
+ * VERIFY PW1, the three keys with OpenSC's CKA_IDs (01 signature, 02 decryption, 03 authentication)
+ * and their public keys read from the card; C_Sign = PSO:COMPUTE DIGITAL SIGNATURE (signature key)
+ * or INTERNAL AUTHENTICATE (authentication key) over a host-side hash (ECDSA r||s); C_DeriveKey
+ * with CKM_ECDH1_DERIVE = PSO:DECIPHER with the decryption key. When PW1 is valid for one signature
+ * only (the card default), the signature key says CKA_ALWAYS_AUTHENTICATE and each signature takes
+ * a context-specific login (VERIFY 81). C_Login(SO) = VERIFY PW3, for key generation.
  */
 import {
   CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_DECRYPT, CKA_DERIVE, CKA_EC_PARAMS,
   CKA_EC_POINT, CKA_EXTRACTABLE, CKA_ID, CKA_KEY_TYPE, CKA_LABEL, CKA_MODIFIABLE, CKA_NEVER_EXTRACTABLE,
-  CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC,
-  CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1,
+  CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_DERIVE, CKF_GENERATE_KEY_PAIR, CKF_SIGN, CKK_EC,
+  CKM_EC_KEY_PAIR_GEN, CKM_ECDH1_DERIVE, CKM_ECDSA, CKM_ECDSA_SHA1,
   CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_DEVICE_ERROR,
   CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_PIN_INCORRECT,
   CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_TEMPLATE_INCOMPLETE, CKR_TOKEN_NOT_RECOGNIZED, CKR_USER_NOT_LOGGED_IN,
@@ -28,6 +30,7 @@ export const OPENPGP_AID = Uint8Array.of(0xd2, 0x76, 0x00, 0x01, 0x24, 0x01);
 const P256_OID = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 const P256_PARAMS = Uint8Array.of(0x06, 0x08, ...P256_OID);
 const ECDSA_ALGORITHM_ID = 0x13;
+const ECDH_ALGORITHM_ID = 0x12;
 
 const HASHES = new Map<number, string | undefined>([
   [CKM_ECDSA, undefined], [CKM_ECDSA_SHA1, 'SHA-1'], [CKM_ECDSA_SHA256, 'SHA-256'],
@@ -35,6 +38,7 @@ const HASHES = new Map<number, string | undefined>([
 ]);
 const MECHANISMS: ReadonlyMap<number, MechanismInfo> = new Map([
   ...[...HASHES.keys()].map((m): [number, MechanismInfo] => [m, { minKeySize: 256, maxKeySize: 256, flags: CKF_SIGN }]),
+  [CKM_ECDH1_DERIVE, { minKeySize: 256, maxKeySize: 256, flags: CKF_DERIVE }],
   [CKM_EC_KEY_PAIR_GEN, { minKeySize: 256, maxKeySize: 256, flags: CKF_GENERATE_KEY_PAIR }],
 ]);
 
@@ -47,9 +51,18 @@ interface CardState {
   aid: Uint8Array;
   /** PW status bytes (C4): validity of PW1 for signing, max lengths, retry counters. */
   pwStatus: Uint8Array;
-  signatureFingerprint: Uint8Array;
-  signatureAttributes: Uint8Array;
+  /** C5: the three keys' fingerprints, 20 bytes each (zero: no key). */
+  fingerprints: Uint8Array;
+  /** C1, C2, C3: algorithm attributes of the signature, decryption and authentication keys. */
+  attributes: Map<number, Uint8Array>;
 }
+
+/** The card's three keys, with OpenSC's CKA_IDs and labels. */
+const KEYS = [
+  { ref: 'sig', crt: 0xb6, id: 1, label: 'Signature key', attributesTag: 0xc1, algorithm: ECDSA_ALGORITHM_ID },
+  { ref: 'dec', crt: 0xb8, id: 2, label: 'Encryption key', attributesTag: 0xc2, algorithm: ECDH_ALGORITHM_ID },
+  { ref: 'aut', crt: 0xa4, id: 3, label: 'Authentication key', attributesTag: 0xc3, algorithm: ECDSA_ALGORITHM_ID },
+] as const;
 
 export class OpenPgpProvider extends CardProvider {
   readonly #channel: CardChannel;
@@ -101,44 +114,68 @@ export class OpenPgpProvider extends CardProvider {
     await this.#send(0x20, 0xff, 0x81);
   }
 
+  /** The keys the card has, each as a public key and a private-key reference; keys not ECDSA/ECDH P-256 are left out. */
   async objects(): Promise<readonly ProviderObject[]> {
     const state = await this.#state();
-    if (state.signatureFingerprint.every((b) => b === 0)) return [];
-    if (state.signatureAttributes[0] !== ECDSA_ALGORITHM_ID || !equal(state.signatureAttributes.subarray(1), P256_OID)) {
-      throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'the signature key is not ECDSA P-256');
+    const out: ProviderObject[] = [];
+    for (const [index, spec] of KEYS.entries()) {
+      if (state.fingerprints.subarray(index * 20, index * 20 + 20).every((b) => b === 0)) continue;
+      const attributes = state.attributes.get(spec.attributesTag);
+      if (!attributes || attributes[0] !== spec.algorithm || !equal(attributes.subarray(1), P256_OID)) continue;
+      const r = await this.#send(0x47, 0x81, 0x00, Uint8Array.of(spec.crt, 0x00));
+      const template = r.sw === SW_OK ? findTlv(r.data, 0x7f49) : undefined;
+      const point = template && findTlv(template.value, 0x86)?.value;
+      if (!point) throw cardError('GENERATE (read public key)', r.sw);
+      const signs = spec.ref !== 'dec';
+      const common: Attribute[] = [
+        { type: CKA_TOKEN, value: true }, { type: CKA_ID, value: Uint8Array.of(spec.id) }, { type: CKA_LABEL, value: spec.label },
+        { type: CKA_MODIFIABLE, value: false }, { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() },
+      ];
+      out.push(
+        { ref: `pub:${spec.ref}`, attributes: [...common, { type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_PRIVATE, value: false },
+          { type: CKA_EC_POINT, value: tlv(0x04, point) }, { type: CKA_VERIFY, value: signs }, { type: CKA_DERIVE, value: false }] },
+        { ref: spec.ref, attributes: [...common, { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_PRIVATE, value: true },
+          { type: CKA_SIGN, value: signs }, { type: CKA_DECRYPT, value: false }, { type: CKA_DERIVE, value: !signs },
+          { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false }, { type: CKA_ALWAYS_SENSITIVE, value: true },
+          { type: CKA_NEVER_EXTRACTABLE, value: true },
+          // PW1 may be good for one signature only; the other keys use PW1 in its session mode (82).
+          { type: CKA_ALWAYS_AUTHENTICATE, value: spec.ref === 'sig' && state.pwStatus[0] === 0 }] },
+      );
     }
-    const r = await this.#send(0x47, 0x81, 0x00, Uint8Array.of(0xb6, 0x00));
-    const template = r.sw === SW_OK ? findTlv(r.data, 0x7f49) : undefined;
-    const point = template && findTlv(template.value, 0x86)?.value;
-    if (!point) throw cardError('GENERATE (read public key)', r.sw);
-    const common: Attribute[] = [
-      { type: CKA_TOKEN, value: true }, { type: CKA_ID, value: Uint8Array.of(1) }, { type: CKA_LABEL, value: 'Signature key' },
-      { type: CKA_MODIFIABLE, value: false }, { type: CKA_KEY_TYPE, value: CKK_EC }, { type: CKA_EC_PARAMS, value: P256_PARAMS.slice() },
-    ];
-    return [
-      { ref: 'pub:sig', attributes: [...common, { type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_PRIVATE, value: false },
-        { type: CKA_EC_POINT, value: tlv(0x04, point) }, { type: CKA_VERIFY, value: true }] },
-      { ref: 'sig', attributes: [...common, { type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_PRIVATE, value: true },
-        { type: CKA_SIGN, value: true }, { type: CKA_DECRYPT, value: false }, { type: CKA_DERIVE, value: false },
-        { type: CKA_SENSITIVE, value: true }, { type: CKA_EXTRACTABLE, value: false }, { type: CKA_ALWAYS_SENSITIVE, value: true },
-        { type: CKA_NEVER_EXTRACTABLE, value: true }, { type: CKA_ALWAYS_AUTHENTICATE, value: state.pwStatus[0] === 0 }] },
-    ];
+    return out;
   }
 
   mechanisms(): ReadonlyMap<number, MechanismInfo> {
     return MECHANISMS;
   }
 
+  /** The signature key with PSO:COMPUTE DIGITAL SIGNATURE, the authentication key with INTERNAL AUTHENTICATE. */
   async sign(key: string, mechanism: Mechanism, data: Uint8Array): Promise<Uint8Array> {
-    if (key !== 'sig') throw fail(CKR_KEY_HANDLE_INVALID, 'only the signature key signs');
+    if (key !== 'sig' && key !== 'aut') throw fail(CKR_KEY_HANDLE_INVALID, 'the decryption key does not sign');
     if (!HASHES.has(mechanism.mechanism)) throw fail(CKR_MECHANISM_INVALID, 'the OpenPGP card signs with ECDSA only here');
     if (mechanism.parameter !== undefined) throw fail(CKR_MECHANISM_PARAM_INVALID, 'ECDSA takes no parameter');
     const hash = HASHES.get(mechanism.mechanism);
     const digest = hash ? new Uint8Array(await crypto.subtle.digest(hash, data.slice())) : data;
-    const r = await this.#send(0x2a, 0x9e, 0x9a, digest.subarray(0, 32));
-    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants PW1 (81) verified for this signature');
-    if (r.sw !== SW_OK || r.data.length !== 64) throw cardError('PSO:COMPUTE DIGITAL SIGNATURE', r.sw);
+    const r = key === 'sig'
+      ? await this.#send(0x2a, 0x9e, 0x9a, digest.subarray(0, 32))
+      : await this.#send(0x88, 0x00, 0x00, digest.subarray(0, 32));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, `the card wants PW1 (${key === 'sig' ? '81' : '82'}) verified`);
+    if (r.sw !== SW_OK || r.data.length !== 64) throw cardError(key === 'sig' ? 'PSO:COMPUTE DIGITAL SIGNATURE' : 'INTERNAL AUTHENTICATE', r.sw);
     return r.data;
+  }
+
+  /** ECDH with the decryption key: PSO:DECIPHER with the peer point, the shared x-coordinate back. */
+  async deriveSecret(key: string, mechanism: Mechanism): Promise<Uint8Array> {
+    if (key !== 'dec') throw fail(CKR_KEY_HANDLE_INVALID, 'only the decryption key agrees keys');
+    const publicData = (mechanism.parameter as { publicData?: unknown } | undefined)?.publicData;
+    if (!(publicData instanceof Uint8Array)) throw fail(CKR_MECHANISM_PARAM_INVALID, 'publicData: expected the peer point');
+    const point = publicData.length === 67 && publicData[0] === 0x04 && publicData[1] === 0x41 ? publicData.subarray(2) : publicData;
+    if (point.length !== 65 || point[0] !== 0x04) throw fail(CKR_MECHANISM_PARAM_INVALID, 'publicData: an uncompressed P-256 point');
+    const r = await this.#send(0x2a, 0x80, 0x86, tlv(0xa6, tlv(0x7f49, tlv(0x86, point))));
+    if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'the card wants PW1 (82) verified');
+    if (r.sw === 0x6a80) throw fail(CKR_MECHANISM_PARAM_INVALID, 'the card refused the peer point');
+    if (r.sw !== SW_OK || r.data.length !== 32) throw cardError('PSO:DECIPHER', r.sw);
+    return r.data.slice();
   }
 
   /** VERIFY PW3 (the admin PIN), needed to generate keys. */
@@ -177,11 +214,15 @@ export class OpenPgpProvider extends CardProvider {
     const get = (tag: number) => inner.find((t) => t.tag === tag)?.value;
     const pwStatus = get(0xc4);
     const fingerprints = get(0xc5);
-    const attributes = get(0xc1);
-    if (!aid || aid.length < 14 || !pwStatus || pwStatus.length < 7 || !fingerprints || fingerprints.length < 20 || !attributes) {
+    if (!aid || aid.length < 14 || !pwStatus || pwStatus.length < 7 || !fingerprints || fingerprints.length < 60) {
       throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'incomplete application related data');
     }
-    return { aid, pwStatus, signatureFingerprint: fingerprints.subarray(0, 20), signatureAttributes: attributes };
+    const attributes = new Map<number, Uint8Array>();
+    for (const tag of [0xc1, 0xc2, 0xc3]) {
+      const value = get(tag);
+      if (value) attributes.set(tag, value);
+    }
+    return { aid, pwStatus, fingerprints, attributes };
   }
 
   #send(ins: number, p1: number, p2: number, data?: Uint8Array): Promise<Response> {

@@ -2,6 +2,8 @@ import {
   CKA_ALWAYS_AUTHENTICATE, CKA_CLASS, CKA_EC_PARAMS, CKA_EC_POINT, CKA_ID, CKF_RW_SESSION, CKF_SERIAL_SESSION,
   CKF_USER_PIN_COUNT_LOW, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
   CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_USER_NOT_LOGGED_IN, CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER,
+  CKA_EXTRACTABLE, CKA_KEY_TYPE, CKA_SENSITIVE, CKA_VALUE, CKD_NULL, CKK_GENERIC_SECRET, CKM_ECDH1_DERIVE,
+  CKR_KEY_FUNCTION_NOT_PERMITTED,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +60,39 @@ describe('OpenPGP card through the bridge', () => {
       const signature = await p11.C_Sign(session, data);
       expect(await verify(point!, signature, data)).toBe(true);
     }
+  });
+
+  it('authenticates with INTERNAL AUTHENTICATE (no re-login) and agrees keys with PSO:DECIPHER', async () => {
+    const card = new OpenPgpCard({ pin: '123456', adminPin: '12345678' });
+    await card.provision();
+    const autPoint = await card.provisionKey('aut');
+    const decPoint = await card.provisionKey('dec');
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card)));
+    const session = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION);
+    await p11.C_Login(session, CKU_USER, '123456');
+    const byId = async (id: number) => {
+      await p11.C_FindObjectsInit(session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_ID, value: Uint8Array.of(id) }]);
+      const [handle] = await p11.C_FindObjects(session);
+      await p11.C_FindObjectsFinal(session);
+      return handle!;
+    };
+    const aut = await byId(3);
+    const data = new TextEncoder().encode('challenge from a server');
+    for (let i = 0; i < 2; i++) {
+      await p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, aut);
+      expect(await verify(autPoint, await p11.C_Sign(session, data), data)).toBe(true);
+    }
+    const dec = await byId(2);
+    await expect(p11.C_SignInit(session, { mechanism: CKM_ECDSA_SHA256 }, dec)).rejects.toMatchObject(code(CKR_KEY_FUNCTION_NOT_PERMITTED));
+    const peer = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    const peerPoint = new Uint8Array(await crypto.subtle.exportKey('raw', peer.publicKey));
+    const cardKey = await crypto.subtle.importKey('raw', decPoint.slice(), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    const expected = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: cardKey }, peer.privateKey, 256));
+    const derived = await p11.C_DeriveKey(session, { mechanism: CKM_ECDH1_DERIVE, parameter: { kdf: CKD_NULL, publicData: peerPoint } }, dec,
+      [{ type: CKA_KEY_TYPE, value: CKK_GENERIC_SECRET }, { type: CKA_SENSITIVE, value: false }, { type: CKA_EXTRACTABLE, value: true }]);
+    expect((await p11.C_GetAttributeValue(session, derived, [{ type: CKA_VALUE }]))[0]!.value).toEqual(expected);
   });
 
   it('the card itself refuses a second signature on one VERIFY', async () => {

@@ -24,6 +24,8 @@ let socket: net.Socket | undefined;
 let pgpSocket: net.Socket | undefined;
 let card: PivCard;
 let pgpPoint: Uint8Array;
+let pgpAuthPoint: Uint8Array;
+let pgpDecryptionPoint: Uint8Array;
 const certs: Record<string, Uint8Array> = {};
 const dir = mkdtempSync(join(tmpdir(), 'vhsm-opensc-'));
 
@@ -80,6 +82,8 @@ beforeAll(async () => {
   socket.on('data', (chunk: Buffer) => void session.receive(new Uint8Array(chunk)));
   const pgp = new OpenPgpCard({ pin: '123456', adminPin: '12345678' });
   pgpPoint = await pgp.provision();
+  pgpAuthPoint = await pgp.provisionKey('aut');
+  pgpDecryptionPoint = await pgp.provisionKey('dec');
   pgpSocket = await connectVpcd(Date.now() + 15_000, VPCD_PORT + 1);
   const pgpSession = new VpcdSession(pgp, { write: (bytes) => pgpSocket!.write(bytes) });
   pgpSocket.on('data', (chunk: Buffer) => void pgpSession.receive(new Uint8Array(chunk)));
@@ -174,5 +178,31 @@ describe('OpenSC agrees with the OpenPGP card emulator', () => {
     const signature = new Uint8Array(readFileSync(output));
     const key = await crypto.subtle.importKey('raw', pgpPoint.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, data)).toBe(true);
+  });
+
+  const userToken = ['--token-label', 'OpenPGP card (User PIN)'];
+
+  it('lists the decryption and authentication keys and signs with the authentication key (INTERNAL AUTHENTICATE)', async () => {
+    const listing = await tool(...userToken, '--login', '--pin', '123456', '--list-objects');
+    expect(listing).toMatch(/Private Key Object; EC\s+label:\s+Encryption key\s+ID:\s+02\s+Usage:\s+derive/);
+    expect(listing).toMatch(/Private Key Object; EC\s+label:\s+Authentication key\s+ID:\s+03\s+Usage:\s+sign/);
+    const input = join(dir, 'in-pgp-aut');
+    const output = join(dir, 'sig-pgp-aut');
+    const data = new TextEncoder().encode('a server challenge');
+    writeFileSync(input, data);
+    await tool(...userToken, '--login', '--pin', '123456', '--sign', '--id', '03', '--mechanism', 'ECDSA-SHA256', '--input-file', input, '--output-file', output);
+    const key = await crypto.subtle.importKey('raw', pgpAuthPoint.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, new Uint8Array(readFileSync(output)), data)).toBe(true);
+  });
+
+  it('derives the ECDH secret with the decryption key (PSO:DECIPHER) that WebCrypto computes', async () => {
+    const peer = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    const input = join(dir, 'peer.der');
+    const output = join(dir, 'z-pgp');
+    writeFileSync(input, new Uint8Array(await crypto.subtle.exportKey('spki', peer.publicKey)));
+    await tool(...userToken, '--login', '--pin', '123456', '--derive', '--id', '02', '--mechanism', 'ECDH1-DERIVE', '--input-file', input, '--output-file', output);
+    const cardKey = await crypto.subtle.importKey('raw', pgpDecryptionPoint.slice(), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    const expected = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: cardKey }, peer.privateKey, 256));
+    expect(new Uint8Array(readFileSync(output))).toEqual(expected);
   });
 });

@@ -5,7 +5,7 @@
  * DIGITAL SIGNATURE with the signature counter. PW1 stays valid for one signature only (the
  * card's default), so each signature needs a fresh VERIFY 81.
  */
-import { tlv } from '../tlv.js';
+import { findTlv, tlv } from '../tlv.js';
 import { IsoCard, SW, join } from './iso-card.js';
 import type { Command, Reply } from './iso-card.js';
 import { newP256Key, scalarBytes, signDigest } from './p256.js';
@@ -15,6 +15,7 @@ export const OPENPGP_AID_PREFIX = Uint8Array.of(0xd2, 0x76, 0x00, 0x01, 0x24, 0x
 /** Curve OID of NIST P-256, as algorithm attributes carry it (no tag, no length). */
 const P256_OID = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 const ECDSA_ALGORITHM_ID = 0x13;
+const ECDH_ALGORITHM_ID = 0x12;
 /** Control reference templates of the three keys: signature, decryption, authentication. */
 const KEY_CRTS = [0xb6, 0xb8, 0xa4] as const;
 
@@ -67,8 +68,13 @@ export class OpenPgpCard extends IsoCard {
 
   /** Test set-up: a signature key, as `gpg --card-edit` would leave it. */
   async provision(): Promise<Uint8Array> {
+    return this.provisionKey('sig');
+  }
+
+  /** Test set-up: one of the three keys (signature, decryption, authentication); its public point. */
+  async provisionKey(which: 'sig' | 'dec' | 'aut'): Promise<Uint8Array> {
     const key = await newKey();
-    this.#keys.set(0xb6, key);
+    this.#keys.set({ sig: 0xb6, dec: 0xb8, aut: 0xa4 }[which], key);
     return key.point;
   }
 
@@ -79,7 +85,8 @@ export class OpenPgpCard extends IsoCard {
       case 0xca: return this.#getData(c);
       case 0x20: return this.#verify(c);
       case 0x47: return this.#generate(c);
-      case 0x2a: return this.#pso(c);
+      case 0x2a: return c.p1 === 0x80 ? this.#decipher(c) : this.#pso(c);
+      case 0x88: return this.#internalAuthenticate(c);
       // SELECT DATA: which occurrence of the cardholder certificate (7F21) GET DATA reads; all are empty here.
       case 0xa5: return { sw: c.p1 <= 2 && c.p2 === 0x04 ? SW.OK : SW.WRONG_P1P2 };
       default: return { sw: SW.INS_NOT_SUPPORTED };
@@ -110,11 +117,12 @@ export class OpenPgpCard extends IsoCard {
 
   #discretionary(): Uint8Array {
     const attributes = join([Uint8Array.of(ECDSA_ALGORITHM_ID), P256_OID]);
+    const decryption = join([Uint8Array.of(ECDH_ALGORITHM_ID), P256_OID]);
     const fingerprints = join(KEY_CRTS.map((crt) => this.#keys.get(crt)?.fingerprint ?? new Uint8Array(20)));
     return join([
       // Extended capabilities: key import, PW status changeable; max lengths.
       tlv(0xc0, Uint8Array.of(0x34, 0, 0, 0xff, 0x04, 0xc0, 0, 0xff, 0x01, 0)),
-      tlv(0xc1, attributes), tlv(0xc2, attributes), tlv(0xc3, attributes),
+      tlv(0xc1, attributes), tlv(0xc2, decryption), tlv(0xc3, attributes),
       tlv(0xc4, this.#pwStatus()),
       tlv(0xc5, fingerprints),
     ]);
@@ -160,6 +168,36 @@ export class OpenPgpCard extends IsoCard {
     const key = this.#keys.get(crt as number);
     if (!key) return { sw: SW.REF_NOT_FOUND };
     return { data: tlv(0x7f49, tlv(0x86, key.point)), sw: SW.OK };
+  }
+
+  /** INTERNAL AUTHENTICATE with the authentication key: ECDSA over the digest given, PW1 (82). */
+  #internalAuthenticate(c: Command): Reply {
+    const key = this.#keys.get(0xa4);
+    if (!key) return { sw: SW.REF_NOT_FOUND };
+    if (!this.#pw1Other) return { sw: SW.SECURITY_NOT_SATISFIED };
+    if (c.data.length === 0 || c.data.length > 64) return { sw: SW.WRONG_LENGTH };
+    const { r, s } = signDigest(key.d, c.data);
+    return { data: join([scalarBytes(r), scalarBytes(s)]), sw: SW.OK };
+  }
+
+  /** PSO:DECIPHER for ECDH: A6 { 7F49 { 86 point } } → the shared x-coordinate, PW1 (82). */
+  async #decipher(c: Command): Promise<Reply> {
+    if (c.p2 !== 0x86) return { sw: SW.WRONG_P1P2 };
+    const key = this.#keys.get(0xb8);
+    if (!key) return { sw: SW.REF_NOT_FOUND };
+    if (!this.#pw1Other) return { sw: SW.SECURITY_NOT_SATISFIED };
+    const outer = findTlv(c.data, 0xa6);
+    const inner = outer && findTlv(outer.value, 0x7f49);
+    const point = inner && findTlv(inner.value, 0x86);
+    if (!point) return { sw: SW.INCORRECT_DATA };
+    try {
+      const jwk = await crypto.subtle.exportKey('jwk', key.pair.privateKey);
+      const ecdh = await crypto.subtle.importKey('jwk', { ...jwk, key_ops: ['deriveBits'] }, { name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
+      const peer = await crypto.subtle.importKey('raw', point.value.slice(), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+      return { data: new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: peer }, ecdh, 256)), sw: SW.OK };
+    } catch {
+      return { sw: SW.INCORRECT_DATA };
+    }
   }
 
   #pso(c: Command): Reply {
