@@ -24,6 +24,8 @@ import type { Attribute, Mechanism, MechanismInfo, OaepParams, PssParams } from 
 import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser } from '@vhsm/token';
 import type { CardChannel, Response } from './apdu.js';
 import { SW_OK } from './apdu.js';
+import { blockSize, encryptBlock, MANAGEMENT_ALGORITHM_IDS } from './block-cipher.js';
+import type { ManagementAlgorithm } from './block-cipher.js';
 import { concat, equal, hex } from './bytes.js';
 import { fail } from './errors.js';
 import { CardProvider } from './provider-base.js';
@@ -35,7 +37,6 @@ export const PIV_AID = Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x08);
 const ALG_ECC_P256 = 0x11;
 const ALG_RSA_2048 = 0x07;
 const RSA_OID = Uint8Array.of(0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
-const ALG_AES128 = 0x08;
 const P256_PARAMS = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 const EC_PUBLIC_KEY_OID = Uint8Array.of(0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01);
 
@@ -319,18 +320,29 @@ export class PivProvider extends CardProvider {
 
   /** Prove the AES-128 management key (needed for GENERATE and PUT DATA). */
   async #authenticateManagementKey(hexKey: string): Promise<void> {
-    if (!/^[0-9a-fA-F]{32}$/.test(hexKey)) throw fail(CKR_PIN_LEN_RANGE, 'the SO PIN is the AES-128 management key as 32 hex digits');
+    if (!/^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(hexKey)) {
+      throw fail(CKR_PIN_LEN_RANGE, 'the SO PIN is the management key in hex: 32 (AES-128), 48 (3DES or AES-192) or 64 (AES-256) digits');
+    }
     const key = Uint8Array.from(hexKey.match(/../g)!, (b) => Number.parseInt(b, 16));
-    const challenge = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x81)));
-    const template = challenge.sw === SW_OK ? findTlv(challenge.data, 0x7c) : undefined;
-    const value = template && findTlv(template.value, 0x81)?.value;
-    if (!value || value.length !== 16) throw cardError('GENERAL AUTHENTICATE (management key)', challenge.sw);
-    const k = await crypto.subtle.importKey('raw', key, 'AES-CBC', false, ['encrypt']);
-    key.fill(0);
-    const encrypted = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, k, value.slice()), 0, 16);
-    const r = await this.#send(0x87, ALG_AES128, 0x9b, tlv(0x7c, tlv(0x82, encrypted)));
-    if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused the management key');
+    // A 24-byte key is 3DES on most cards and AES-192 on newer YubiKeys: the card refuses the one it does not use.
+    const candidates: ManagementAlgorithm[] = key.length === 16 ? ['aes128'] : key.length === 32 ? ['aes256'] : ['3des', 'aes192'];
+    try {
+      for (const algorithm of candidates) {
+        const id = MANAGEMENT_ALGORITHM_IDS[algorithm];
+        const challenge = await this.#send(0x87, id, 0x9b, tlv(0x7c, tlv(0x81)));
+        if ((challenge.sw === 0x6a80 || challenge.sw === 0x6a86) && algorithm !== candidates.at(-1)) continue;
+        const template = challenge.sw === SW_OK ? findTlv(challenge.data, 0x7c) : undefined;
+        const value = template && findTlv(template.value, 0x81)?.value;
+        if (!value || value.length !== blockSize(algorithm)) throw cardError('GENERAL AUTHENTICATE (management key)', challenge.sw);
+        const r = await this.#send(0x87, id, 0x9b, tlv(0x7c, tlv(0x82, await encryptBlock(algorithm, key, value))));
+        if (r.sw !== SW_OK) throw fail(CKR_PIN_INCORRECT, 'the card refused the management key');
+        return;
+      }
+    } finally {
+      key.fill(0);
+    }
   }
+
 
   /**
    * C_GenerateKeyPair: CKM_EC_KEY_PAIR_GEN on P-256 or CKM_RSA_PKCS_KEY_PAIR_GEN of 2048 bits (exponent

@@ -300,6 +300,23 @@ describe('PIV PIN and card state', () => {
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, signature.slice(), Uint8Array.of(1, 2, 3))).toBe(true);
   });
 
+  it.each([['3des', 24], ['aes192', 24], ['aes256', 32]] as const)('the SO logs in with a %s management key', async (algorithm, length) => {
+    // YubiKey's factory key (01..08 three times) for the 24-byte cases.
+    const managementKey = Uint8Array.from({ length }, (_, i) => (i % 8) + 1);
+    const card = new PivCard({ managementAlgorithm: algorithm, managementKey });
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const slot = await p11.attachToken(await openUsbToken(new EmulatedCcidDevice(card)));
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    const wrong = Uint8Array.from(managementKey, (b) => b ^ 0xff);
+    await expect(p11.C_Login(rw, CKU_SO, hex(wrong))).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_Login(rw, CKU_SO, hex(managementKey));
+    const p256 = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+    const { publicKey } = await p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN },
+      [{ type: CKA_EC_PARAMS, value: p256 }, { type: CKA_ID, value: Uint8Array.of(1) }], []);
+    expect(((await p11.C_GetAttributeValue(rw, publicKey, [{ type: CKA_EC_POINT }]))[0]!.value as Uint8Array).length).toBe(67);
+  });
+
   it('the SO generates an RSA-2048 key in 9D; the card refuses other sizes', async () => {
     const { p11, slot, session } = await attached();
     await p11.C_CloseSession(session);

@@ -4,6 +4,8 @@
  * 9A/9C/9D/9E, data objects (CHUID, certificates), GENERAL AUTHENTICATE (sign, ECDH, management
  * key), GET/PUT DATA and GENERATE ASYMMETRIC KEY PAIR. Key bytes stay inside this object.
  */
+import { blockSize, encryptBlock, MANAGEMENT_ALGORITHM_IDS } from '../block-cipher.js';
+import type { ManagementAlgorithm } from '../block-cipher.js';
 import { findTlv, parseTlvs, tlv } from '../tlv.js';
 import { IsoCard, SW, join } from './iso-card.js';
 import type { Command, Reply } from './iso-card.js';
@@ -20,7 +22,6 @@ export type PivSlot = (typeof PIV_SLOTS)[number];
 export const PIV_CERT_OBJECTS: Record<PivSlot, number> = { 0x9a: 0x5fc105, 0x9c: 0x5fc10a, 0x9d: 0x5fc10b, 0x9e: 0x5fc101 };
 export const PIV_ALG_ECC_P256 = 0x11;
 export const PIV_ALG_RSA_2048 = 0x07;
-export const PIV_ALG_AES128 = 0x08;
 const CHUID = 0x5fc102;
 const MANAGEMENT_KEY_REF = 0x9b;
 
@@ -29,6 +30,8 @@ export interface PivCardOptions {
   pinRetries?: number;
   /** 16-byte AES-128 management key. */
   managementKey?: Uint8Array;
+  /** Cipher of the management key (AES-128 unless said). */
+  managementAlgorithm?: ManagementAlgorithm;
   serial?: number;
 }
 
@@ -42,6 +45,7 @@ export class PivCard extends IsoCard {
   readonly #maxRetries: number;
   #retries: number;
   #managementKey: Uint8Array;
+  readonly #managementAlgorithm: ManagementAlgorithm;
   readonly #objects = new Map<number, Uint8Array>();
   readonly #keys = new Map<number, { alg: typeof PIV_ALG_ECC_P256; key: P256Key } | { alg: typeof PIV_ALG_RSA_2048; key: RsaCardKey }>();
   /** PIV is the default application after reset, as on a YubiKey. */
@@ -58,6 +62,7 @@ export class PivCard extends IsoCard {
     this.#maxRetries = options.pinRetries ?? 3;
     this.#retries = this.#maxRetries;
     this.#managementKey = (options.managementKey ?? DEFAULT_MANAGEMENT_KEY).slice();
+    this.#managementAlgorithm = options.managementAlgorithm ?? 'aes128';
     this.serial = options.serial ?? 12_345_678;
     const guid = Uint8Array.from({ length: 16 }, (_, i) => (this.serial >> (i % 4) * 8) & 0xff);
     this.#objects.set(CHUID, join([tlv(0x30, new Uint8Array(25)), tlv(0x34, guid), tlv(0x35, new TextEncoder().encode('20351231')), tlv(0x3e), tlv(0xfe)]));
@@ -213,25 +218,19 @@ export class PivCard extends IsoCard {
 
   /** Single authentication of the host: the card sends a challenge, the host returns it encrypted. */
   async #managementAuth(alg: number, challenge: { value: Uint8Array } | undefined, response: { value: Uint8Array } | undefined): Promise<Reply> {
-    if (alg !== PIV_ALG_AES128) return { sw: SW.INCORRECT_DATA };
+    if (alg !== MANAGEMENT_ALGORITHM_IDS[this.#managementAlgorithm]) return { sw: SW.INCORRECT_DATA };
     if (challenge && challenge.value.length === 0) {
-      this.#challenge = crypto.getRandomValues(new Uint8Array(16));
+      this.#challenge = crypto.getRandomValues(new Uint8Array(blockSize(this.#managementAlgorithm)));
       return { data: tlv(0x7c, tlv(0x81, this.#challenge)), sw: SW.OK };
     }
     const expected = this.#challenge;
     this.#challenge = undefined;
     if (!response || !expected) return { sw: SW.CONDITIONS_NOT_SATISFIED };
-    const ok = equal(response.value, await aesBlock(this.#managementKey, expected));
+    const ok = equal(response.value, await encryptBlock(this.#managementAlgorithm, this.#managementKey, expected));
     this.#managementAuthenticated = ok;
     return { sw: ok ? SW.OK : SW.SECURITY_NOT_SATISFIED };
   }
-}
 
-/** One AES block in ECB mode: CBC with a zero IV, first block of the output. */
-export async function aesBlock(key: Uint8Array, block: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey('raw', key.slice(), 'AES-CBC', false, ['encrypt']);
-  const out = await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, k, block.slice());
-  return new Uint8Array(out, 0, 16);
 }
 
 function bytesToNumber(bytes: Uint8Array): number {
