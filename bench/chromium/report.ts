@@ -36,7 +36,7 @@ export const LOGIN_TARGET_MS = 1000;
 
 export function targetsOf(rows: ChromiumRow[], loginObjects: number): ChromiumTarget[] {
   const targets: ChromiumTarget[] = [];
-  for (const id of ['login', 'login-find']) {
+  for (const id of ['login', 'login-find', 'login-find-restart']) {
     const row = rows.find((r) => r.id === id);
     if (!row) continue;
     targets.push({
