@@ -1595,6 +1595,7 @@ export class Cryptoki implements CryptokiApiV3 {
       bytesArg(data, 'data');
       contextLoginDone(op);
       if (op.updated) throw ckr(CKR_OPERATION_ACTIVE, `C_${kind === 'encrypt' ? 'Encrypt' : 'Decrypt'} after an Update`);
+      if (op.cipher!.once) return op.cipher!.once(data);
       const head = await op.cipher!.update(data);
       const tail = await op.cipher!.final();
       // Buffering providers (AES-GCM) return everything from final: skip a copy of the whole output.

@@ -59,6 +59,11 @@ export interface NewKeyPairMaterial {
 export interface CipherOperation {
   update(data: Uint8Array): Promise<Uint8Array>;
   final(): Promise<Uint8Array>;
+  /**
+   * Single-part (C_Encrypt/C_Decrypt) in one step, for operations that would only gather the input
+   * for final: WebCrypto copies the input itself, so no copy of ours is needed.
+   */
+  once?(data: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface SignOperation {

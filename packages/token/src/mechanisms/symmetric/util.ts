@@ -91,5 +91,7 @@ export function oneShot(run: (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Arr
       return new Uint8Array(0);
     },
     final: () => run(input.take()),
+    // A view on shared memory could change while WebCrypto reads it: that one is copied.
+    once: (data) => run(data.buffer instanceof ArrayBuffer ? (data as Uint8Array<ArrayBuffer>) : own(data)),
   };
 }
