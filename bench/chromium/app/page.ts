@@ -193,6 +193,28 @@ async function coldLogin(count: number): Promise<ColdLogin> {
   return { connect: connected - start, login: loggedIn - connected, find: end - loggedIn, total: end - start };
 }
 
+/**
+ * The floor under opening the token: the slot's object records read with one raw IndexedDB getAll
+ * (the packaged worker's database, as @vhsm/store-idb lays it out), from the page's thread.
+ */
+async function rawRead(count: number): Promise<number> {
+  const start = performance.now();
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open('vhsm');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('indexedDB.open failed'));
+  });
+  const records = await new Promise<unknown[]>((resolve, reject) => {
+    const request = db.transaction('objects', 'readonly').objectStore('objects').index('by-slot').getAll(SLOT);
+    request.onsuccess = () => resolve(request.result as unknown[]);
+    request.onerror = () => reject(request.error ?? new Error('getAll failed'));
+  });
+  const end = performance.now();
+  db.close();
+  if (records.length !== count) throw new Error(`read ${records.length} records, not ${count}`);
+  return end - start;
+}
+
 /** One PBKDF2-SHA-256 derivation in raw crypto.subtle: the floor under any login at that count. */
 async function pbkdf2(iterations: number): Promise<number> {
   const password = await crypto.subtle.importKey('raw', new TextEncoder().encode(USER_PIN), 'PBKDF2', false, ['deriveBits']);
@@ -241,7 +263,7 @@ async function firstSignature(scriptStart: number): Promise<FirstSignature> {
   };
 }
 
-const bench = { open, createRun, destroyCreated, fill, loginRun, coldLogin, pbkdf2 };
+const bench = { open, createRun, destroyCreated, fill, loginRun, coldLogin, rawRead, pbkdf2 };
 
 declare global {
   interface Window {
