@@ -31,15 +31,18 @@ export async function startEngine(options: HostOptions = {}): Promise<Engine> {
   return new Cryptoki({ ...engineOptions, store: opened }).engine;
 }
 
-/** How long, and for how many calls, one shared hold of the token lock may serve. */
-export const SHARED_HOLD = { ms: 20, calls: 256 } as const;
+/**
+ * How long, and for how many calls, one shared hold of the token lock may serve; and how long it
+ * lingers once its calls are done, so that a page's next call (a round trip away) finds it held.
+ */
+export const SHARED_HOLD = { ms: 20, calls: 256, lingerMs: 2 } as const;
 
 /**
  * Writers take the token lock exclusively, one call each. Readers share it, and since a lock request
  * is a round trip to the browser (it made dedicated mode ~4× slower than shared mode for small
- * operations), concurrent readers join one shared hold instead of asking each: the hold is released
- * once its calls drain, and stops taking newcomers after SHARED_HOLD so a writer in another tab,
- * queued behind it, is never starved.
+ * operations), readers join one shared hold instead of asking each: the hold is released once its
+ * calls drain and nothing came for SHARED_HOLD.lingerMs, and stops taking newcomers after
+ * SHARED_HOLD.ms or .calls so a writer in another tab, queued behind it, is never starved.
  */
 export function webLockCoordinator(locks: LockManager, name = TOKEN_LOCK): Coordinator {
   interface Hold {
@@ -49,6 +52,7 @@ export function webLockCoordinator(locks: LockManager, name = TOKEN_LOCK): Coord
     since: number;
     release(): void;
     open: boolean;
+    linger: ReturnType<typeof setTimeout> | undefined;
   }
   let hold: Hold | undefined;
   const newHold = (): Hold => {
@@ -61,7 +65,7 @@ export function webLockCoordinator(locks: LockManager, name = TOKEN_LOCK): Coord
         granted = resolve;
         refused = reject;
       }),
-      running: 0, served: 0, since: 0, release, open: true,
+      running: 0, served: 0, since: 0, release, open: true, linger: undefined,
     };
     locks.request(name, { mode: 'shared' }, () => {
       h.since = Date.now();
@@ -77,6 +81,7 @@ export function webLockCoordinator(locks: LockManager, name = TOKEN_LOCK): Coord
       hold = newHold();
     }
     const h = hold;
+    clearTimeout(h.linger);
     h.running++;
     h.served++;
     try {
@@ -84,9 +89,14 @@ export function webLockCoordinator(locks: LockManager, name = TOKEN_LOCK): Coord
       return await work();
     } finally {
       if (--h.running === 0) {
-        h.open = false;
-        if (hold === h) hold = undefined;
-        h.release();
+        const end = (): void => {
+          if (h.running > 0) return;
+          h.open = false;
+          if (hold === h) hold = undefined;
+          h.release();
+        };
+        if (h.open) h.linger = setTimeout(end, SHARED_HOLD.lingerMs);
+        else end();
       }
     }
   };
