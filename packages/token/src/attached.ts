@@ -238,6 +238,16 @@ export class AttachedSlots {
     this.#logins.set(s.slot, owner);
   }
 
+  async setPin(session: number, oldPin: unknown, newPin: unknown): Promise<void> {
+    const s = this.#session(session);
+    const provider = this.#provider(s);
+    const oldText = stringArg(oldPin, 'oldPin');
+    const newText = stringArg(newPin, 'newPin');
+    if (!s.readWrite) throw ckr(CKR_SESSION_READ_ONLY, 'C_SetPIN needs a read/write session');
+    if (this.#logins.get(s.slot) === 'so' || !provider.changePin) throw ckr(CKR_FUNCTION_NOT_SUPPORTED, 'this device changes only the user PIN through vhsm');
+    await provider.changePin(oldText, newText);
+  }
+
   async logout(session: number): Promise<void> {
     const s = this.#session(session);
     this.#provider(s);

@@ -54,6 +54,8 @@ export interface TokenProvider {
   /** Verify a PIN on the device (CKR_PIN_INCORRECT / CKR_PIN_LOCKED when it refuses). */
   login(user: ProviderUser, pin: string): Promise<void>;
   logout(): Promise<void>;
+  /** C_SetPIN of the user: the device checks the old PIN and takes the new one. */
+  changePin?(oldPin: string, newPin: string): Promise<void>;
   /** Every object on the device; the engine hides private ones until the user logs in. */
   objects(): Promise<readonly ProviderObject[]>;
   /** The mechanisms the device can run, by CKM_ code. */
