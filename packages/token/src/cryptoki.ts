@@ -327,6 +327,7 @@ export class Cryptoki implements CryptokiApiV3 {
 
   C_SetPIN(session: number, oldPin: string, newPin: string): Promise<void> {
     return this.#run('C_SetPIN', async () => {
+      if (this.#attached.hasSession(session)) return this.#attached.setPin(session, oldPin, newPin);
       const s = this.#session(session);
       const token = this.#tokenOf(s);
       stringArg(oldPin, 'oldPin');
