@@ -21,7 +21,7 @@ import type { ProviderObject, ProviderPinState, ProviderTokenInfo, ProviderUser 
 import type { CardChannel, Response } from './apdu.js';
 import { SW_OK } from './apdu.js';
 import { fail } from './errors.js';
-import { equal, hex } from './bytes.js';
+import { concat, equal, hex } from './bytes.js';
 import { CardProvider } from './provider-base.js';
 import type { CardConnection } from './provider-base.js';
 import { findTlv, parseTlvs, tlv } from './tlv.js';
@@ -108,6 +108,19 @@ export class OpenPgpProvider extends CardProvider {
       throw cardError('VERIFY', r.sw);
     }
     bytes.fill(0);
+  }
+
+  /** CHANGE REFERENCE DATA of PW1: old and new PINs back to back. */
+  async changePin(oldPin: string, newPin: string): Promise<void> {
+    const [oldBytes, newBytes] = [new TextEncoder().encode(oldPin), new TextEncoder().encode(newPin)];
+    if (newBytes.length < 6 || newBytes.length > 127) throw fail(CKR_PIN_LEN_RANGE, 'PW1 has 6 to 127 bytes');
+    const r = await this.#send(0x24, 0x00, 0x81, concat([oldBytes, newBytes]));
+    oldBytes.fill(0);
+    newBytes.fill(0);
+    if (r.sw === SW_OK) return;
+    if (r.sw === 0x6983) throw fail(CKR_PIN_LOCKED, 'PW1 is blocked');
+    if (r.sw === 0x6982) throw fail(CKR_PIN_INCORRECT, 'the card refused PW1');
+    throw cardError('CHANGE REFERENCE DATA', r.sw);
   }
 
   async logout(): Promise<void> {

@@ -138,16 +138,25 @@ export class PivProvider extends CardProvider {
   /** USER and CONTEXT_SPECIFIC: VERIFY the PIN. SO: the AES-128 management key, as 32 hex digits. */
   async login(user: ProviderUser, pin: string): Promise<void> {
     if (user === 'so') return this.#authenticateManagementKey(pin);
-    const bytes = new TextEncoder().encode(pin);
-    if (bytes.length < 6 || bytes.length > 8) throw fail(CKR_PIN_LEN_RANGE, 'a PIV PIN has 6 to 8 characters');
-    const padded = new Uint8Array(8).fill(0xff);
-    padded.set(bytes);
+    const padded = padPin(pin);
     const r = await this.#send(0x20, 0x00, 0x80, padded);
     padded.fill(0);
     if (r.sw === SW_OK) return;
     if (r.sw === 0x6983 || r.sw === 0x63c0) throw fail(CKR_PIN_LOCKED, 'the card PIN is blocked');
     if ((r.sw & 0xfff0) === 0x63c0) throw fail(CKR_PIN_INCORRECT, `${r.sw & 0x0f} tries left`);
     throw cardError('VERIFY', r.sw);
+  }
+
+  /** CHANGE REFERENCE DATA of the PIN: the old and new PINs, each padded to 8 bytes. */
+  async changePin(oldPin: string, newPin: string): Promise<void> {
+    const [oldBytes, newBytes] = [padPin(oldPin), padPin(newPin)];
+    const r = await this.#send(0x24, 0x00, 0x80, concat([oldBytes, newBytes]));
+    oldBytes.fill(0);
+    newBytes.fill(0);
+    if (r.sw === SW_OK) return;
+    if (r.sw === 0x6983 || r.sw === 0x63c0) throw fail(CKR_PIN_LOCKED, 'the card PIN is blocked');
+    if ((r.sw & 0xfff0) === 0x63c0) throw fail(CKR_PIN_INCORRECT, `${r.sw & 0x0f} tries left`);
+    throw cardError('CHANGE REFERENCE DATA', r.sw);
   }
 
   async logout(): Promise<void> {
@@ -431,6 +440,15 @@ export class PivProvider extends CardProvider {
   #send(ins: number, p1: number, p2: number, data?: Uint8Array): Promise<Response> {
     return this.guard(() => this.#channel.send(data ? { cla: 0, ins, p1, p2, data, le: 256 } : { cla: 0, ins, p1, p2 }));
   }
+}
+
+/** A PIN of 6 to 8 bytes, padded with FF to 8 as PIV wants it. */
+function padPin(pin: string): Uint8Array {
+  const bytes = new TextEncoder().encode(pin);
+  if (bytes.length < 6 || bytes.length > 8) throw fail(CKR_PIN_LEN_RANGE, 'a PIV PIN has 6 to 8 characters');
+  const padded = new Uint8Array(8).fill(0xff);
+  padded.set(bytes);
+  return padded;
 }
 
 function valueOf(template: readonly Attribute[], type: number): Attribute['value'] {

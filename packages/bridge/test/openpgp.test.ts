@@ -102,6 +102,15 @@ describe('OpenPGP card through the bridge', () => {
     await expect(provider.sign('sig', { mechanism: CKM_ECDSA_SHA256 }, Uint8Array.of(1))).rejects.toMatchObject(code(CKR_USER_NOT_LOGGED_IN));
   });
 
+  it('C_SetPIN changes PW1 (CHANGE REFERENCE DATA)', async () => {
+    const { p11, slot } = await attached();
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    await expect(p11.C_SetPIN(rw, '000000', 'new-pin-1')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_SetPIN(rw, '123456', 'new-pin-1');
+    await expect(p11.C_Login(rw, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_Login(rw, CKU_USER, 'new-pin-1');
+  });
+
   it('blocks PW1 after three wrong tries', async () => {
     const { p11, session } = await attached();
     for (let i = 0; i < 2; i++) await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));

@@ -10,7 +10,7 @@ import {
   CKM_ECDH1_DERIVE, CKO_SECRET_KEY, CKR_ACTION_PROHIBITED, CKR_ATTRIBUTE_SENSITIVE, CKR_KEY_FUNCTION_NOT_PERMITTED,
   CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_TEMPLATE_INCONSISTENT, CKG_MGF1_SHA256, CKM_RSA_PKCS_OAEP,
   CKM_RSA_PKCS_PSS, CKM_SHA256, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384, CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE,
-  CKZ_DATA_SPECIFIED,
+  CKZ_DATA_SPECIFIED, CKR_SESSION_READ_ONLY,
 } from '@vhsm/pkcs11';
 import { Cryptoki } from '@vhsm/token';
 import { describe, expect, it } from 'vitest';
@@ -251,6 +251,17 @@ describe('PIV PIN and card state', () => {
     for (let i = 0; i < 2; i++) await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
     await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_LOCKED));
     await expect(p11.C_Login(session, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_PIN_LOCKED));
+  });
+
+  it('C_SetPIN changes the card PIN (CHANGE REFERENCE DATA) in a read/write session', async () => {
+    const { p11, slot, session } = await attached();
+    await expect(p11.C_SetPIN(session, '123456', '24681357')).rejects.toMatchObject(code(CKR_SESSION_READ_ONLY));
+    const rw = await p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    await expect(p11.C_SetPIN(rw, '999999', '24681357')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await expect(p11.C_SetPIN(rw, '123456', '12345')).rejects.toMatchObject(code(CKR_PIN_LEN_RANGE));
+    await p11.C_SetPIN(rw, '123456', '24681357');
+    await expect(p11.C_Login(rw, CKU_USER, '123456')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    await p11.C_Login(rw, CKU_USER, '24681357');
   });
 
   it('the card refuses to sign before VERIFY even if asked directly', async () => {

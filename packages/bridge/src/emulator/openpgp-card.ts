@@ -84,6 +84,7 @@ export class OpenPgpCard extends IsoCard {
     switch (c.ins) {
       case 0xca: return this.#getData(c);
       case 0x20: return this.#verify(c);
+      case 0x24: return this.#changePw1(c);
       case 0x47: return this.#generate(c);
       case 0x2a: return c.p1 === 0x80 ? this.#decipher(c) : this.#pso(c);
       case 0x88: return this.#internalAuthenticate(c);
@@ -153,6 +154,23 @@ export class OpenPgpCard extends IsoCard {
     if (c.p2 === 0x81) this.#pw1Signature = true;
     else if (c.p2 === 0x82) this.#pw1Other = true;
     else this.#pw3Verified = true;
+    return { sw: SW.OK };
+  }
+
+  /** CHANGE REFERENCE DATA of PW1 (81): old PIN then new PIN, the split known from the old one's length. */
+  #changePw1(c: Command): Reply {
+    if (c.p1 !== 0x00 || c.p2 !== 0x81) return { sw: SW.WRONG_P1P2 };
+    const pw1 = this.#pw1;
+    if (pw1.retries === 0) return { sw: SW.AUTH_BLOCKED };
+    const old = c.data.subarray(0, pw1.value.length);
+    if (!old.every((b, i) => b === pw1.value[i])) {
+      pw1.retries--;
+      return { sw: pw1.retries === 0 ? SW.AUTH_BLOCKED : SW.SECURITY_NOT_SATISFIED };
+    }
+    const next = c.data.slice(pw1.value.length);
+    if (next.length < 6) return { sw: SW.WRONG_LENGTH };
+    pw1.retries = MAX_RETRIES;
+    pw1.value = next;
     return { sw: SW.OK };
   }
 

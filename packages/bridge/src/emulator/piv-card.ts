@@ -94,6 +94,7 @@ export class PivCard extends IsoCard {
     if (!this.#selected) return { sw: SW.CONDITIONS_NOT_SATISFIED };
     switch (c.ins) {
       case 0x20: return this.#verify(c);
+      case 0x24: return this.#changePin(c);
       case 0xcb: return this.#getData(c);
       case 0xdb: return this.#putData(c);
       case 0x87: return this.#generalAuthenticate(c);
@@ -134,6 +135,20 @@ export class PivCard extends IsoCard {
     this.#retries = this.#maxRetries;
     this.#pinVerified = true;
     this.#pinFresh = true;
+    return { sw: SW.OK };
+  }
+
+  /** CHANGE REFERENCE DATA of the PIN (key reference 80): old and new, 8 padded bytes each. */
+  #changePin(c: Command): Reply {
+    if (c.p2 !== 0x80) return { sw: SW.REF_NOT_FOUND };
+    if (c.data.length !== 16) return { sw: SW.WRONG_LENGTH };
+    if (this.#retries === 0) return { sw: SW.AUTH_BLOCKED };
+    if (!equal(c.data.subarray(0, 8), this.#pin)) {
+      this.#retries--;
+      return { sw: this.#retries === 0 ? SW.AUTH_BLOCKED : 0x63c0 | this.#retries };
+    }
+    this.#retries = this.#maxRetries;
+    this.#pin = c.data.slice(8);
     return { sw: SW.OK };
   }
 
