@@ -20,7 +20,7 @@ const SLOT = 0;
 const P256 = Uint8Array.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
 const SIGNING_KEY = 'first-signature';
 
-export type CreateKind = 'aes-keygen' | 'data-object';
+export type CreateKind = 'aes-keygen' | 'data-object' | 'raw-put';
 
 export interface LoginRun {
   /** C_Login alone (one PBKDF2 at the engine's default count). */
@@ -121,8 +121,46 @@ function template(kind: CreateKind, index: number): Template {
     ];
 }
 
+let floorDb: Promise<IDBDatabase> | undefined;
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+/** A scratch database of this origin for the floor: what one durable IndexedDB write costs by itself. */
+function floor(): Promise<IDBDatabase> {
+  floorDb ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open('vhsm-bench-floor', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('records', { keyPath: 'id' });
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error ?? new Error('indexedDB.open failed'));
+  });
+  return floorDb;
+}
+
+const FLOOR_RECORD = crypto.getRandomValues(new Uint8Array(768));
+
+/** One record of about a sealed object's size, in its own readwrite transaction as durable as the store's commits. */
+async function rawPut(db: IDBDatabase, index: number): Promise<void> {
+  const tx = db.transaction('records', 'readwrite', { durability: 'strict' });
+  tx.objectStore('records').put({ id: index, slot: SLOT, data: FLOOR_RECORD });
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('transaction failed'));
+  });
+}
+
 /** One timed run of token-object creation: the ms it took; the objects stay until destroyCreated(). */
 async function createRun(kind: CreateKind, inFlight: number, ops: number): Promise<number> {
+  if (kind === 'raw-put') {
+    const db = await floor();
+    const ms = await lanes(inFlight, ops, (_, i) => rawPut(db, i));
+    await request(db.transaction('records', 'readwrite').objectStore('records').clear());
+    return ms;
+  }
   const cryptoki = p11();
   return lanes(inFlight, ops, async (session, i) => {
     const object = kind === 'aes-keygen'
@@ -199,16 +237,8 @@ async function coldLogin(count: number): Promise<ColdLogin> {
  */
 async function rawRead(count: number): Promise<number> {
   const start = performance.now();
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    const request = indexedDB.open('vhsm');
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('indexedDB.open failed'));
-  });
-  const records = await new Promise<unknown[]>((resolve, reject) => {
-    const request = db.transaction('objects', 'readonly').objectStore('objects').index('by-slot').getAll(SLOT);
-    request.onsuccess = () => resolve(request.result as unknown[]);
-    request.onerror = () => reject(request.error ?? new Error('getAll failed'));
-  });
+  const db = await request(indexedDB.open('vhsm'));
+  const records = await request(db.transaction('objects', 'readonly').objectStore('objects').index('by-slot').getAll(SLOT));
   const end = performance.now();
   db.close();
   if (records.length !== count) throw new Error(`read ${records.length} records, not ${count}`);
