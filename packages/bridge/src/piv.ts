@@ -97,6 +97,8 @@ export class PivProvider extends CardProvider {
   /** The key type in each slot, as last listed: signing needs the card's algorithm reference. */
   readonly #keyTypes = new Map<number, PublicKeyInfo>();
   #maxRetries: number | undefined;
+  /** The card answered GET METADATA with "no such instruction": not a YubiKey 5.3+. */
+  #noMetadata = false;
   #serial = '';
 
   constructor(connection: CardConnection) {
@@ -125,6 +127,13 @@ export class PivProvider extends CardProvider {
   }
 
   async pinState(): Promise<ProviderPinState> {
+    // YubiKey 5.3+: GET METADATA of the PIN gives both counters, verified or not.
+    const metadata = await this.#metadata(0x80);
+    const retries = metadata?.get(0x06);
+    if (retries && retries.length === 2) {
+      this.#maxRetries = retries[0];
+      return { retriesLeft: retries[1] as number, maxRetries: retries[0] as number };
+    }
     const r = await this.#send(0x20, 0x00, 0x80);
     const state: ProviderPinState = {};
     if ((r.sw & 0xfff0) === 0x63c0) state.retriesLeft = r.sw & 0x0f;
@@ -133,6 +142,24 @@ export class PivProvider extends CardProvider {
     else if (r.sw === SW_OK && this.#maxRetries !== undefined) state.retriesLeft = this.#maxRetries;
     if (this.#maxRetries !== undefined) state.maxRetries = this.#maxRetries;
     return state;
+  }
+
+  /** YubiKey GET METADATA (firmware 5.3+) of a key reference; undefined when the card has none. */
+  async #metadata(reference: number): Promise<Map<number, Uint8Array> | undefined> {
+    if (this.#noMetadata) return undefined;
+    const r = await this.#send(0xf7, 0x00, reference, new Uint8Array(0));
+    if (r.sw === 0x6d00 || r.sw === 0x6e00) this.#noMetadata = true;
+    if (r.sw !== SW_OK) return undefined;
+    return new Map(parseTlvs(r.data).map((t) => [t.tag, t.value.slice()]));
+  }
+
+  /** The public key of a slot without a certificate, from its metadata (tag 04, as GENERATE gives it). */
+  async #metadataKey(slot: number): Promise<PublicKeyInfo | undefined> {
+    const metadata = await this.#metadata(slot);
+    const encoded = metadata?.get(0x04);
+    const algorithm = metadata?.get(0x01)?.[0];
+    if (!encoded || algorithm === undefined) return undefined;
+    return publicKeyFrom(algorithm, encoded);
   }
 
   /** USER and CONTEXT_SPECIFIC: VERIFY the PIN. SO: the AES-128 management key, as 32 hex digits. */
@@ -170,7 +197,7 @@ export class PivProvider extends CardProvider {
       const object = await this.#getData(spec.object);
       const certificate = object && findTlv(object, 0x70)?.value;
       const cert = certificate ? parseCertificate(certificate) : undefined;
-      const publicKey = cert?.key ?? this.#generated.get(spec.slot);
+      const publicKey = cert?.key ?? this.#generated.get(spec.slot) ?? await this.#metadataKey(spec.slot);
       if (!publicKey) continue;
       this.#keyTypes.set(spec.slot, publicKey);
       const id = Uint8Array.of(spec.id);
@@ -409,14 +436,7 @@ export class PivProvider extends CardProvider {
     if (r.sw === 0x6982) throw fail(CKR_USER_NOT_LOGGED_IN, 'authenticate the management key first');
     if (r.sw !== SW_OK) throw cardError('GENERATE ASYMMETRIC KEY PAIR', r.sw);
     const template = findTlv(r.data, 0x7f49);
-    const items = template ? parseTlvs(template.value) : [];
-    const get = (tag: number) => items.find((t) => t.tag === tag)?.value.slice();
-    const point = get(0x86);
-    const modulus = get(0x81);
-    const exponent = get(0x82);
-    const publicKey: PublicKeyInfo | undefined = algorithm === ALG_ECC_P256
-      ? point && { type: 'ec', point }
-      : modulus && exponent && { type: 'rsa', modulus: stripZeros(modulus), exponent: stripZeros(exponent) };
+    const publicKey = template && publicKeyFrom(algorithm, template.value);
     if (!publicKey) throw fail(CKR_DEVICE_ERROR, 'generate response without the public key (7F49)');
     this.#generated.set(slot, publicKey);
     this.#keyTypes.set(slot, publicKey);
@@ -505,6 +525,19 @@ export function parseCertificate(der: Uint8Array): { subject: Uint8Array; issuer
   } catch {
     throw fail(CKR_TOKEN_NOT_RECOGNIZED, 'a certificate on the card does not parse');
   }
+}
+
+/** A public key as GENERATE and GET METADATA encode it: 86 (EC point) or 81/82 (RSA modulus, exponent). */
+function publicKeyFrom(algorithm: number, encoded: Uint8Array): PublicKeyInfo | undefined {
+  const items = parseTlvs(encoded);
+  const get = (tag: number) => items.find((t) => t.tag === tag)?.value.slice();
+  if (algorithm === ALG_ECC_P256) {
+    const point = get(0x86);
+    return point && point.length === 65 ? { type: 'ec', point } : undefined;
+  }
+  const modulus = get(0x81);
+  const exponent = get(0x82);
+  return algorithm === ALG_RSA_2048 && modulus && exponent ? { type: 'rsa', modulus: stripZeros(modulus), exponent: stripZeros(exponent) } : undefined;
 }
 
 function bitLength(modulus: Uint8Array): number {

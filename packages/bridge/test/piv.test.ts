@@ -328,6 +328,29 @@ describe('PIV PIN and card state', () => {
     expect(((await p11.C_GetAttributeValue(rw, publicKey, [{ type: CKA_EC_POINT }]))[0]!.value as Uint8Array).length).toBe(67);
   });
 
+  it('a key generated without a certificate is still found after reconnecting (YubiKey GET METADATA)', async () => {
+    const card = new PivCard({ pin: '123456' });
+    const device = new EmulatedCcidDevice(card);
+    const p11 = new Cryptoki({ pbkdf2Iterations: 1 });
+    await p11.C_Initialize();
+    const first = await p11.attachToken(await openUsbToken(device));
+    const rw = await p11.C_OpenSession(first, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    await p11.C_Login(rw, CKU_SO, hex(DEFAULT_MANAGEMENT_KEY));
+    const p256 = Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+    const { publicKey } = await p11.C_GenerateKeyPair(rw, { mechanism: CKM_EC_KEY_PAIR_GEN }, [{ type: CKA_EC_PARAMS, value: p256 }, { type: CKA_ID, value: Uint8Array.of(2) }], []);
+    const point = (await p11.C_GetAttributeValue(rw, publicKey, [{ type: CKA_EC_POINT }]))[0]!.value;
+    // A new connection knows nothing of the generation: the card's metadata tells.
+    const second = await p11.attachToken(await openUsbToken(device));
+    const session = await p11.C_OpenSession(second, CKF_SERIAL_SESSION);
+    const found = await findOne(p11, session, [{ type: CKA_CLASS, value: CKO_PUBLIC_KEY }, { type: CKA_ID, value: Uint8Array.of(2) }]);
+    expect((await p11.C_GetAttributeValue(session, found, [{ type: CKA_EC_POINT }]))[0]!.value).toEqual(point);
+    // The PIN counters come from the metadata as well, whether the PIN is verified or not.
+    await expect(p11.C_Login(session, CKU_USER, '000000')).rejects.toMatchObject(code(CKR_PIN_INCORRECT));
+    expect((await p11.C_GetTokenInfo(second)).flags & CKF_USER_PIN_COUNT_LOW).not.toBe(0);
+    await p11.C_Login(session, CKU_USER, '123456');
+    expect((await p11.C_GetTokenInfo(second)).flags & CKF_USER_PIN_COUNT_LOW).toBe(0);
+  });
+
   it('the SO generates an RSA-2048 key in 9D; the card refuses other sizes', async () => {
     const { p11, slot, session } = await attached();
     await p11.C_CloseSession(session);

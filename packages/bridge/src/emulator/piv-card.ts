@@ -100,6 +100,7 @@ export class PivCard extends IsoCard {
       case 0x87: return this.#generalAuthenticate(c);
       case 0x47: return this.#generate(c);
       case 0xfd: return { data: Uint8Array.of(5, 4, 3), sw: SW.OK };
+      case 0xf7: return this.#metadata(c);
       case 0xf8: return { data: Uint8Array.of(this.serial >>> 24, (this.serial >> 16) & 0xff, (this.serial >> 8) & 0xff, this.serial & 0xff), sw: SW.OK };
       default: return { sw: SW.INS_NOT_SUPPORTED };
     }
@@ -150,6 +151,24 @@ export class PivCard extends IsoCard {
     this.#retries = this.#maxRetries;
     this.#pin = c.data.slice(8);
     return { sw: SW.OK };
+  }
+
+  /**
+   * YubiKey GET METADATA (5.3+): for the PIN, algorithm, default flag and both counters; for a key
+   * slot, algorithm, PIN and touch policy, origin and the public key as GENERATE encodes it.
+   */
+  #metadata(c: Command): Reply {
+    if (c.p2 === 0x80) {
+      const isDefault = equal(this.#pin, padPin('123456')) ? 1 : 0;
+      return { data: join([tlv(0x01, Uint8Array.of(0xff)), tlv(0x05, Uint8Array.of(isDefault)), tlv(0x06, Uint8Array.of(this.#maxRetries, this.#retries))]), sw: SW.OK };
+    }
+    const entry = this.#keys.get(c.p2);
+    if (!entry) return { sw: SW.REF_NOT_FOUND };
+    const publicKey = entry.alg === PIV_ALG_RSA_2048
+      ? join([tlv(0x81, entry.key.modulus), tlv(0x82, entry.key.exponent)])
+      : tlv(0x86, entry.key.point);
+    const policy = Uint8Array.of(c.p2 === 0x9c ? 3 : c.p2 === 0x9e ? 1 : 2, 1);
+    return { data: join([tlv(0x01, Uint8Array.of(entry.alg)), tlv(0x02, policy), tlv(0x03, Uint8Array.of(1)), tlv(0x04, publicKey)]), sw: SW.OK };
   }
 
   #getData(c: Command): Reply {
