@@ -36,6 +36,19 @@ describe('symmetric algorithms give the same bytes as crypto.subtle', () => {
     expect(bytes(await vhsm.subtle.decrypt(params, ours, ct))).toEqual(data);
   });
 
+  it('a failed Init gives its session back to the pool; a failed operation closes it', async () => {
+    const key = await vhsm.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    await vhsm.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, key, data);
+    const sessions = async () => (await vhsm.pkcs11.C_GetTokenInfo(0)).sessionCount;
+    const before = await sessions();
+    // Refused at C_EncryptInit (index 0 of the batch): nothing started, the session is reused.
+    await expect(vhsm.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(8) }, key, data)).rejects.toMatchObject({ name: 'OperationError' });
+    expect(await sessions()).toBe(before);
+    // Refused at C_Decrypt (index 1): the session is closed rather than trusted again.
+    await expect(vhsm.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, key, new Uint8Array(32))).rejects.toMatchObject({ name: 'OperationError' });
+    expect(await sessions()).toBe(before - 1);
+  });
+
   it('HMAC sign/verify, generated key exported and used natively', async () => {
     const key = (await vhsm.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, true, ['sign', 'verify'])) as VhsmCryptoKey;
     expect(key.algorithm).toEqual({ name: 'HMAC', hash: { name: 'SHA-256' }, length: 512 });
