@@ -245,6 +245,21 @@ async function rawRead(count: number): Promise<number> {
   return end - start;
 }
 
+/**
+ * The floor under the first find after login: `count` AES-GCM decryptions of a 256-byte blob in raw
+ * crypto.subtle, 64 at a time, as the engine unseals objects' attributes (one decryption each).
+ */
+async function rawUnseal(count: number): Promise<number> {
+  const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  const gcm = { name: 'AES-GCM', iv: crypto.getRandomValues(new Uint8Array(12)), additionalData: new Uint8Array(16) };
+  const blob = await crypto.subtle.encrypt(gcm, key, crypto.getRandomValues(new Uint8Array(256)));
+  const start = performance.now();
+  for (let done = 0; done < count; done += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, count - done) }, () => crypto.subtle.decrypt(gcm, key, blob)));
+  }
+  return performance.now() - start;
+}
+
 /** One PBKDF2-SHA-256 derivation in raw crypto.subtle: the floor under any login at that count. */
 async function pbkdf2(iterations: number): Promise<number> {
   const password = await crypto.subtle.importKey('raw', new TextEncoder().encode(USER_PIN), 'PBKDF2', false, ['deriveBits']);
@@ -293,7 +308,7 @@ async function firstSignature(scriptStart: number): Promise<FirstSignature> {
   };
 }
 
-const bench = { open, createRun, destroyCreated, fill, loginRun, coldLogin, rawRead, pbkdf2 };
+const bench = { open, createRun, destroyCreated, fill, loginRun, coldLogin, rawRead, rawUnseal, pbkdf2 };
 
 declare global {
   interface Window {
