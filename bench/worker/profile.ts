@@ -51,7 +51,7 @@ try {
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => 'runWorkerBench' in window);
-  const running = page.evaluate(([n, f, m]) => window.runWorkerBench(3, 1000, { name: n, inFlight: f }, m), [name, Number(inFlight), mode] as const);
+  const running = page.evaluate(([n, f, m]) => window.runWorkerBench(undefined, undefined, { name: n, inFlight: f }, m), [name, Number(inFlight), mode] as const);
   let url: string | undefined;
   for (let i = 0; i < 50 && !url; i++) {
     const targets = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as { type: string; webSocketDebuggerUrl: string }[];

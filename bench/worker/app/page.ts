@@ -75,21 +75,40 @@ async function cases(vhsm: VhsmConnection): Promise<Case[]> {
   ];
 }
 
-/** `only`: run just the cases whose name and in-flight count match (for profiling one case). */
-async function run(rounds = 3, ms = 1000, only?: { name: string; inFlight: number }, mode: 'shared' | 'dedicated' = 'shared'): Promise<{ results: Result[]; roundTripMicros: number }> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Each case runs `rounds` pairs of short rounds, raw and worker side by side (their order
+ * alternating), and reports the median of the pairs' ratios: a burst of load from elsewhere on the
+ * machine spoils one pair, not the figure. `only`: just the case with this name and in-flight count
+ * (for profiling one case).
+ */
+async function run(rounds = 9, ms = 400, only?: { name: string; inFlight: number }, mode: 'shared' | 'dedicated' = 'shared'): Promise<{ results: Result[]; roundTripMicros: number }> {
   const vhsm = await setup(mode);
   const results: Result[] = [];
   for (const c of await cases(vhsm)) {
     if (only && (c.name !== only.name || c.inFlight !== only.inFlight)) continue;
     await throughput(c.raw, c.inFlight, 200);
     await throughput(c.vhsm, c.inFlight, 200);
-    let raw = 0;
-    let ours = 0;
+    const raw: number[] = [];
+    const ours: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      raw += await throughput(c.raw, c.inFlight, ms);
-      ours += await throughput(c.vhsm, c.inFlight, ms);
+      if (i % 2 === 0) {
+        raw.push(await throughput(c.raw, c.inFlight, ms));
+        ours.push(await throughput(c.vhsm, c.inFlight, ms));
+      } else {
+        ours.push(await throughput(c.vhsm, c.inFlight, ms));
+        raw.push(await throughput(c.raw, c.inFlight, ms));
+      }
     }
-    results.push({ name: c.name, inFlight: c.inFlight, rawOpsPerSecond: raw / rounds, vhsmOpsPerSecond: ours / rounds, ratio: ours / raw });
+    results.push({
+      name: c.name, inFlight: c.inFlight, rawOpsPerSecond: median(raw), vhsmOpsPerSecond: median(ours),
+      ratio: median(ours.map((o, i) => o / (raw[i] as number))),
+    });
   }
   // One C_ call's round trip through the worker, for reference (Comlink was measured at ~88 µs).
   const calls = 2000;
