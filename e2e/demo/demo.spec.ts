@@ -3,49 +3,22 @@
  * persists in IndexedDB; the attack lab runs every scenario on a spec and a strict token.
  */
 import { readFile } from 'node:fs/promises';
-import type { Locator, Page, TestInfo } from '@playwright/test';
+import type { Page, TestInfo } from '@playwright/test';
 import { expect, test } from './fixtures.js';
+import { choose, objectRows, signAndVerify } from './steps.js';
 
 const SO_PIN = 'e2e-so-pin';
 const USER_PIN = 'e2e-user-pin';
+const NEW_USER_PIN = 'e2e-new-user-pin';
 const KEY_LABEL = 'e2e signing key';
 
 async function keep(page: Page, info: TestInfo, name: string): Promise<void> {
   await info.attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
 }
 
-/** Chooses the option of `select` whose text contains `text`. */
-async function choose(select: Locator, text: string): Promise<void> {
-  const value = await select.locator('option', { hasText: text }).first().getAttribute('value');
-  expect(value, `an option containing "${text}"`).not.toBeNull();
-  await select.selectOption(value as string);
-}
-
-function objectRows(page: Page): Locator {
-  return page.getByRole('table', { name: 'Objects' }).locator('tbody tr');
-}
-
 async function login(page: Page, pin: string): Promise<void> {
   await page.getByLabel('PIN', { exact: true }).fill(pin);
   await page.getByRole('button', { name: 'Log in' }).click();
-}
-
-async function signAndVerify(page: Page): Promise<void> {
-  await page.getByRole('tab', { name: 'Playground' }).click();
-  const sign = page.getByRole('region', { name: 'Sign and verify' });
-  await choose(sign.getByLabel('Signing key'), `${KEY_LABEL} — PRIVATE_KEY`);
-  await choose(sign.getByLabel('Verification key'), `${KEY_LABEL} — PUBLIC_KEY`);
-  await sign.getByLabel('Mechanism').selectOption({ label: 'CKM_ECDSA_SHA256' });
-  await sign.getByLabel('Message (UTF-8)').fill('signed in an e2e test');
-  await sign.getByRole('button', { name: 'Sign', exact: true }).click();
-  await expect(sign.locator('output')).toHaveText('C_Sign: 64-byte signature');
-  await sign.getByRole('button', { name: 'Verify', exact: true }).click();
-  await expect(sign.locator('output')).toHaveText('C_Verify: signature valid');
-  // The same signature over another message must not verify.
-  await sign.getByLabel('Message (UTF-8)').fill('signed in an e2e test!');
-  await sign.getByRole('button', { name: 'Verify', exact: true }).click();
-  await expect(sign.locator('output')).toHaveText(/signature INVALID/);
-  await page.getByRole('tab', { name: 'Token explorer' }).click();
 }
 
 test('init, login, generate, sign, verify; after a reload the key is still there; logout hides private objects', async ({ demo }, info) => {
@@ -75,7 +48,7 @@ test('init, login, generate, sign, verify; after a reload the key is still there
   await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(2);
   await keep(page, info, 'explorer-after-generate');
 
-  await signAndVerify(page);
+  await signAndVerify(page, KEY_LABEL);
 
   // The private key's value is withheld: the details view shows the CK_RV that answered.
   await objectRows(page).filter({ hasText: 'PRIVATE_KEY' }).getByRole('button').click();
@@ -113,7 +86,7 @@ test('init, login, generate, sign, verify; after a reload the key is still there
   await login(page, USER_PIN);
   await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('Logged in');
   await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(2);
-  await signAndVerify(page);
+  await signAndVerify(page, KEY_LABEL);
 
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page.getByText('Logged out: private objects are out of reach')).toBeVisible();
@@ -121,6 +94,22 @@ test('init, login, generate, sign, verify; after a reload the key is still there
   await expect(objectRows(page).filter({ hasText: 'PRIVATE_KEY' })).toHaveCount(0);
   await expect(objectRows(page).filter({ hasText: 'PUBLIC_KEY' })).toHaveCount(1);
   await keep(page, info, 'explorer-after-logout');
+
+  // Worker mode says so; C_SetPIN in a public session changes the user PIN, checking the old one.
+  await expect(page.getByRole('note', { name: 'Mode' })).toContainText('Worker mode');
+  const change = page.getByRole('region', { name: 'Change PIN' });
+  await change.getByLabel('Current PIN').fill('not-the-pin');
+  await change.getByLabel('New PIN').fill(NEW_USER_PIN);
+  await change.getByRole('button', { name: 'Change PIN' }).click();
+  await expect(change.locator('output')).toHaveText('CKR_PIN_INCORRECT');
+  await change.getByLabel('Current PIN').fill(USER_PIN);
+  await change.getByLabel('New PIN').fill(NEW_USER_PIN);
+  await change.getByRole('button', { name: 'Change PIN' }).click();
+  await expect(change.locator('output')).toHaveText('PIN changed');
+  await login(page, USER_PIN);
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('CKR_PIN_INCORRECT');
+  await login(page, NEW_USER_PIN);
+  await expect(page.getByRole('region', { name: 'Login' }).locator('output')).toHaveText('Logged in');
 
 });
 

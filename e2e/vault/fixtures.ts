@@ -81,7 +81,7 @@ async function buildVault(config: object, out: string): Promise<void> {
   }
 }
 
-async function serveVault(config: object, out: string, closers: (() => Promise<void>)[]): Promise<VaultSite> {
+export async function serveVault(config: object, out: string, closers: (() => Promise<void>)[]): Promise<VaultSite> {
   await buildVault(config, out);
   process.env.VHSM_VAULT_CONFIG = JSON.stringify(config);
   try {

@@ -10,7 +10,7 @@ import {
   CKA_SIGN_RECOVER, CKA_START_DATE, CKA_SUBJECT, CKA_TOKEN, CKA_TRUSTED, CKA_UNIQUE_ID, CKA_UNWRAP,
   CKA_UNWRAP_TEMPLATE, CKA_URL, CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY, CKA_VERIFY_RECOVER, CKA_WRAP,
   CKA_WRAP_TEMPLATE, CKA_WRAP_WITH_TRUSTED, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY,
-  CKF_SO_PIN_LOCKED, CKF_TOKEN_INITIALIZED, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
+  CKF_SO_PIN_LOCKED, CKF_PROTECTED_AUTHENTICATION_PATH, CKF_TOKEN_INITIALIZED, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
   CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKK_AES, CKK_EC, CKK_EC_EDWARDS, CKK_GENERIC_SECRET, CKK_RSA, CKO_CERTIFICATE, CKO_DATA, CKO_PRIVATE_KEY,
   CKO_PUBLIC_KEY, CKO_SECRET_KEY,
   CKR_ATTRIBUTE_TYPE_INVALID, CKR_PIN_INCORRECT, CKU_SO, CKU_USER, ckaName, ckkName, ckmName, ckoName, cksName,
@@ -71,10 +71,36 @@ export interface Explorer {
   render(): Promise<void>;
 }
 
+/**
+ * A token with a protected authentication path (the vault) asks for PINs itself: the functions take
+ * none from the page. The contract types the PIN as a string, hence the cast.
+ */
+const NO_PIN = undefined as unknown as string;
+
 export function explorer(view: TokenView): Explorer {
   const p = view.pkcs11;
   let selected: number | undefined;
   let tokenInfo: TokenInfo | undefined;
+  /** CKF_PROTECTED_AUTHENTICATION_PATH, as the token reports it: the forms then send no PIN. */
+  let protectedPath = false;
+  const pinOf = (input: HTMLInputElement): string => (protectedPath ? NO_PIN : input.value);
+  /** PIN fields, and what replaces them, shown by mode. */
+  const pinFields: HTMLElement[] = [];
+  const protectedNotes: HTMLElement[] = [];
+  const pinField = (label: string, input: HTMLInputElement, hint?: string): HTMLElement => {
+    const el = field(label, input, hint);
+    pinFields.push(el);
+    return el;
+  };
+  const protectedNote = (text: string): HTMLElement => {
+    const el = h('p', { class: 'note', hidden: true }, text);
+    protectedNotes.push(el);
+    return el;
+  };
+  const showPinForms = (): void => {
+    for (const el of pinFields) el.hidden = protectedPath;
+    for (const el of protectedNotes) el.hidden = !protectedPath;
+  };
 
   const tokenBody = h('div');
   const sessionsBody = h('div');
@@ -107,12 +133,13 @@ export function explorer(view: TokenView): Explorer {
         throw error;
       }
     };
+    const asks = protectedPath ? 'the vault asks for the' : undefined;
     await act(initOut, async () => {
       await step('C_CloseAllSessions', () => view.closeAllSessions());
-      await step('C_InitToken (derives the SO PIN key: PBKDF2-SHA-256)', () => p.C_InitToken(view.slot, initSo.value, initLabel.value));
+      await step(`C_InitToken (${asks ? `${asks} new SO PIN` : 'derives the SO PIN key: PBKDF2-SHA-256'})`, () => p.C_InitToken(view.slot, pinOf(initSo), initLabel.value));
       const s = await view.openSession(true);
-      await step('C_Login as SO', () => p.C_Login(s, CKU_SO, initSo.value));
-      await step('C_InitPIN (derives the user PIN key: PBKDF2-SHA-256)', () => p.C_InitPIN(s, initUser.value));
+      await step(`C_Login as SO${asks ? ` (${asks} SO PIN)` : ''}`, () => p.C_Login(s, CKU_SO, pinOf(initSo)));
+      await step(`C_InitPIN (${asks ? `${asks} new user PIN` : 'derives the user PIN key: PBKDF2-SHA-256'})`, () => p.C_InitPIN(s, pinOf(initUser)));
       await step('C_Logout', () => p.C_Logout(s));
     }, () => 'Token ready: log in with the user PIN.');
     initProgress.hidden = true;
@@ -121,7 +148,8 @@ export function explorer(view: TokenView): Explorer {
   }, { class: 'primary' });
   const initCard = card('Initialize token',
     h('p', { class: 'muted' }, 'Erases every object on the token, sets the SO PIN, then the user PIN. Each PIN becomes a key by PBKDF2 (600 000 iterations), which takes a moment.'),
-    h('form', { onsubmit: (e: Event) => e.preventDefault() }, h('div', { class: 'row' }, field('Token label', initLabel), field('SO PIN', initSo, '4–64 characters'), field('User PIN', initUser, '4–64 characters'))),
+    protectedNote('This token has a protected authentication path: the vault asks for each PIN in its own dialog (the new SO PIN, the SO PIN to log in, the new user PIN). This page sends none and learns only the CK_RV.'),
+    h('form', { onsubmit: (e: Event) => e.preventDefault() }, h('div', { class: 'row' }, field('Token label', initLabel), pinField('SO PIN', initSo, '4–64 characters'), pinField('User PIN', initUser, '4–64 characters'))),
     h('div', { class: 'actions' }, initButton, initProgress), initSteps, initOut);
 
   // --- Login --------------------------------------------------------------------------
@@ -133,7 +161,7 @@ export function explorer(view: TokenView): Explorer {
     if (session === undefined) return void act(loginOut, () => view.requireSession());
     await act(loginOut, async () => {
       try {
-        await p.C_Login(session, Number(userType.value), pin.value);
+        await p.C_Login(session, Number(userType.value), protectedPath ? undefined : pin.value);
         view.failedLogins = 0;
       } catch (error) {
         if (isPkcs11Error(error) && error.code === CKR_PIN_INCORRECT) view.failedLogins++;
@@ -144,8 +172,20 @@ export function explorer(view: TokenView): Explorer {
     view.changed();
   };
   const loginForm = h('form', { onsubmit: (e: Event) => { e.preventDefault(); void login(); } },
-    h('div', { class: 'row' }, field('User type', userType), field('PIN', pin)));
-  const loginCard = card('Login', loginForm,
+    h('div', { class: 'row' }, field('User type', userType), pinField('PIN', pin)));
+  // C_SetPIN changes the PIN of the user logged in to the session (the user PIN in a public session).
+  const oldPin = h('input', { type: 'password', autocomplete: 'current-password' });
+  const newPin = h('input', { type: 'password', autocomplete: 'new-password', minlength: 4 });
+  const changeOut = outcome();
+  const changePin = async (): Promise<void> => {
+    await act(changeOut, async () => p.C_SetPIN(await view.requireSession(), pinOf(oldPin), pinOf(newPin)), () => 'PIN changed');
+    oldPin.value = '';
+    newPin.value = '';
+    view.changed();
+  };
+  const loginCard = card('Login',
+    protectedNote('This token has a protected authentication path: "Log in" calls C_Login without a PIN, and the vault asks for it in its own dialog. This page never sees the PIN, only the CK_RV.'),
+    loginForm,
     h('div', { class: 'actions' },
       button('Log in', login, { class: 'primary' }),
       button('Log out', async () => {
@@ -153,6 +193,13 @@ export function explorer(view: TokenView): Explorer {
         view.changed();
       })),
     pinStatus, loginOut);
+  const changePinCard = card('Change PIN',
+    h('p', { class: 'muted' }, 'C_SetPIN: the PIN of the user logged in to the session, or the user PIN in a public session.'),
+    protectedNote('The vault asks for the current and the new PIN in its own dialog: C_SetPIN goes without either.'),
+    h('form', { onsubmit: (e: Event) => { e.preventDefault(); void changePin(); } },
+      h('div', { class: 'row' }, pinField('Current PIN', oldPin), pinField('New PIN', newPin, '4–64 characters'))),
+    h('div', { class: 'actions' }, button('Change PIN', changePin)),
+    changeOut);
 
   // --- Sessions -------------------------------------------------------------------------
   const sessionOut = outcome();
@@ -248,6 +295,8 @@ export function explorer(view: TokenView): Explorer {
       children.push(h('div', { class: 'row' }, field('Slot', slotPicker), h('div', null, h('strong', null, slotInfo.slotDescription), h('div', null, ...flagNames(slotInfo.flags, SLOT_FLAGS).map((f) => badge(f))))));
       tokenInfo = await p.C_GetTokenInfo(view.slot);
       const t = tokenInfo;
+      protectedPath = (t.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0;
+      showPinForms();
       children.push(
         h('dl', { class: 'facts' },
           ...fact('Label', t.label || '(not initialized)'), ...fact('Manufacturer', t.manufacturerID), ...fact('Model', t.model),
@@ -416,7 +465,7 @@ export function explorer(view: TokenView): Explorer {
   const tokenCard = card('Slot and token', tokenBody);
 
   const el = h('div', { class: 'explorer' },
-    h('div', { class: 'column' }, tokenCard, loginCard, sessionCard, initCard),
+    h('div', { class: 'column' }, tokenCard, loginCard, sessionCard, initCard, changePinCard),
     h('div', { class: 'column wide' }, objectsCard, detailsCard, generateCard, importCard));
 
   let rendering = Promise.resolve();

@@ -1,8 +1,9 @@
 // The demo's shell: one token for the page, four views over it, chosen by the URL hash.
 import 'reflect-metadata';
 import { CKF_TOKEN_INITIALIZED } from '@vhsm/pkcs11';
-import { openBackend } from './backend.js';
+import { chosenVault, openBackend } from './backend.js';
 import { fill, h } from './dom.js';
+import { modeNotice } from './mode.js';
 import { attackLab } from './attacklab.js';
 import { explorer } from './explorer.js';
 import { playground } from './playground.js';
@@ -19,11 +20,15 @@ interface View {
   show?(): void;
 }
 
+const vault = chosenVault();
+
 async function start(): Promise<void> {
   const main = document.getElementById('main') as HTMLElement;
   const nav = document.getElementById('tabs') as HTMLElement;
   const where = document.getElementById('where') as HTMLElement;
-  const backend = await openBackend(traceLog);
+  // Shown before connecting: a vault that does not answer takes a while to give up.
+  where.after(modeNotice(vault));
+  const backend = await openBackend(traceLog, vault);
   where.textContent = `The token lives ${backend.where}.`;
   await backend.pkcs11.C_Initialize();
 
@@ -75,6 +80,7 @@ async function start(): Promise<void> {
 
 start().catch((error: unknown) => {
   const main = document.getElementById('main');
-  if (main) fill(main, h('p', { class: 'outcome fail', role: 'alert' }, `The token did not start: ${rvOf(error)}`));
+  const hint = vault === undefined ? '' : ` (is the vault running at ${vault}, with ${location.origin} on its allow-list, and third-party site data allowed in this browser?)`;
+  if (main) fill(main, h('p', { class: 'outcome fail', role: 'alert' }, `The token did not start: ${rvOf(error)}${hint}`));
   throw error;
 });
