@@ -12,7 +12,7 @@
  * bench/results/chromium.json and chromium.md (chromium-smoke.* in a smoke run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, test } from '@playwright/test';
@@ -46,6 +46,7 @@ if (!SMOKE && RUNS < 5) throw new Error('BENCH_RUNS: at least 5 runs outside a s
 
 test('Chromium: IndexedDB creation rate, login with private objects, connect() to first signature', async () => {
   const began = Date.now();
+  const loadAtStart = loadavg()[0] as number;
   const out = await mkdtemp(join(tmpdir(), 'vhsm-chromium-bench-'));
   await buildPage(join(here, 'app'), out);
   const { origin, server } = await serve(out);
@@ -215,6 +216,7 @@ test('Chromium: IndexedDB creation rate, login with private objects, connect() t
         node: process.version,
         platform: `${process.platform} ${process.arch}`,
         browser,
+        load: [loadAtStart, loadavg()[0] as number],
       },
       pbkdf2Iterations: PBKDF2_ITERATIONS,
       runs: RUNS,

@@ -24,7 +24,11 @@ export interface ChromiumReport {
   date: string;
   smoke: boolean;
   seconds: number;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; browser: string };
+  machine: {
+    cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; browser: string;
+    /** The 1-minute load average when the run began and when it ended: the cores are shared. */
+    load: [number, number];
+  };
   pbkdf2Iterations: number;
   runs: number;
   loginObjects: number;
@@ -61,7 +65,7 @@ export function renderMarkdown(report: ChromiumReport): string {
   const m = report.machine;
   const lines = [
     `Command: \`${report.command}\`${report.smoke ? ' (smoke: tiny counts, figures mean nothing)' : ''}`,
-    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, ${m.browser} (headless); ${report.date}; ${report.seconds} s`,
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, ${m.browser} (headless); ${report.date}; ${report.seconds} s; load average ${m.load[0].toFixed(1)} at the start, ${m.load[1].toFixed(1)} at the end`,
     `The packaged worker (connect(), shared mode) over IndexedDB on a persistent profile; PBKDF2 iterations at login: ${report.pbkdf2Iterations}.`,
     `Each figure: median of ${report.runs} runs (min–max); per second only for rates.`,
     '',
