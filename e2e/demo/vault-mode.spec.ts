@@ -16,6 +16,7 @@ import { objectRows, signAndVerify } from './steps.js';
 
 const SO_PIN = 'vault-so-pin';
 const USER_PIN = 'vault-user-pin';
+const NEW_USER_PIN = 'vault-user-pin-2';
 const KEY_LABEL = 'vault signing key';
 
 interface Site {
@@ -110,7 +111,8 @@ test('vault mode: init, login in the vault dialog, generate, sign, verify; no PI
   await expect(logins.filter({ hasText: '<redacted>' })).toHaveCount(0);
   await page.getByRole('tab', { name: 'Token explorer' }).click();
 
-  // C_SetPIN goes PIN-less too: the vault asks for the current and the new PIN (cancelled here).
+  // C_SetPIN goes PIN-less too: the vault asks for the current and the new PIN, all three fields
+  // fully in view (its OK stays disabled until they are).
   const change = page.getByRole('region', { name: 'Change PIN' });
   await change.getByRole('button', { name: 'Change PIN' }).click();
   await expect(vaultFrame(page).getByTestId('origin')).toHaveText(site.demo);
@@ -118,6 +120,9 @@ test('vault mode: init, login in the vault dialog, generate, sign, verify; no PI
   await expect(vaultFrame(page).locator('input[type=password]')).toHaveCount(3);
   await vaultFrame(page).getByRole('button', { name: 'Cancel' }).click();
   await expect(change.locator('output')).toHaveText('CKR_FUNCTION_CANCELED');
+  await change.getByRole('button', { name: 'Change PIN' }).click();
+  await answerInFrame(page, site.demo, [USER_PIN, NEW_USER_PIN, NEW_USER_PIN]);
+  await expect(change.locator('output')).toHaveText('PIN changed');
 
   // After a reload (a new application, the vault's records kept): the public half shows, login
   // through the dialog brings the private one back, and it still signs.
@@ -125,7 +130,7 @@ test('vault mode: init, login in the vault dialog, generate, sign, verify; no PI
   await expect(page.locator('body[data-ready="true"]')).toBeAttached({ timeout: 30_000 });
   await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(1);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await answerInFrame(page, site.demo, [USER_PIN]);
+  await answerInFrame(page, site.demo, [NEW_USER_PIN]);
   await expect(loginOutcome(page)).toHaveText('Logged in');
   await expect(objectRows(page).filter({ hasText: KEY_LABEL })).toHaveCount(2);
   await signAndVerify(page, KEY_LABEL);
@@ -139,7 +144,7 @@ test('vault mode: init, login in the vault dialog, generate, sign, verify; no PI
 
   // No PIN was ever in the app's document (typed only in the vault's frame).
   const html = await page.content();
-  for (const pin of [SO_PIN, USER_PIN]) expect(html).not.toContain(pin);
+  for (const pin of [SO_PIN, USER_PIN, NEW_USER_PIN]) expect(html).not.toContain(pin);
 });
 
 test('vault mode: a vault that does not allow this origin leaves the page with a notice, and worker mode is one link away', async ({ apps, site }) => {

@@ -23,7 +23,7 @@ const HANDSHAKE_TIMEOUT = 10_000;
 
 const HIDDEN = 'position:fixed;top:0;left:0;width:0;height:0;border:0;opacity:1;';
 /** Shown for a prompt: centred above everything, not transformed or translucent (the vault checks). */
-const SHOWN = 'position:fixed;top:50%;left:50%;width:400px;height:360px;margin:-180px 0 0 -200px;border:1px solid #888;'
+const SHOWN = 'position:fixed;top:50%;left:50%;width:400px;height:440px;margin:-220px 0 0 -200px;border:1px solid #888;'
   + 'border-radius:8px;background:#fff;opacity:1;z-index:2147483647;box-shadow:0 8px 32px rgba(0,0,0,.35);';
 
 function vaultUrl(vault: string): URL {
