@@ -458,7 +458,7 @@ export class Cryptoki implements CryptokiApiV3 {
       // Validate the template fully before touching key bytes.
       let attributes = buildAttributes({
         operation: 'create', objectClass, template: values, isSO: this.#isSO(s), materialAttributes: secret,
-        defaults: this.#policy(token).defaults(objectClass),
+        defaults: this.#policy(token).defaults(objectClass, [values]),
         ...(keyType === undefined ? {} : { keyType }),
       });
       if (isKeyClass(objectClass)) {
@@ -1079,7 +1079,7 @@ export class Cryptoki implements CryptokiApiV3 {
       this.#checkWrite(s, values);
       let attributes = buildAttributes({
         operation: 'generate', objectClass: CKO_SECRET_KEY, keyType, template: values, isSO: this.#isSO(s),
-        keyGenMechanism: m.mechanism, defaults: this.#policy(token).defaults(CKO_SECRET_KEY),
+        keyGenMechanism: m.mechanism, defaults: this.#policy(token).defaults(CKO_SECRET_KEY, [values]),
       });
       this.#policy(token).checkKeyChange({ operation: 'generate', attributes, mechanism: m, isSO: this.#isSO(s) });
       const material = await provider.generateKey!({ keyType, attributes: readerOf(attributes) }, parameter, this.engine.crypto);
@@ -1103,13 +1103,14 @@ export class Cryptoki implements CryptokiApiV3 {
         ?? (privateValues.get(CKA_KEY_TYPE) as number | undefined);
       if (keyType === undefined) throw ckr(CKR_TEMPLATE_INCOMPLETE, 'CKA_KEY_TYPE is required for this mechanism');
       // The public half is public unless the template says otherwise (SoftHSM2's default too).
-      const publicDefaults = new Map([[CKA_PRIVATE, false], ...(this.#policy(token).defaults(CKO_PUBLIC_KEY) ?? [])]);
+      const pairTemplates = [publicValues, privateValues];
+      const publicDefaults = new Map([[CKA_PRIVATE, false], ...(this.#policy(token).defaults(CKO_PUBLIC_KEY, pairTemplates) ?? [])]);
       this.#checkWrite(s, new Map([...publicDefaults, ...publicValues]));
       this.#checkWrite(s, privateValues);
       const policy = this.#policy(token);
       const common = { operation: 'generate' as const, keyType, isSO: this.#isSO(s), keyGenMechanism: m.mechanism };
       let publicAttributes = buildAttributes({ ...common, objectClass: CKO_PUBLIC_KEY, template: publicValues, defaults: publicDefaults });
-      let privateAttributes = buildAttributes({ ...common, objectClass: CKO_PRIVATE_KEY, template: privateValues, defaults: policy.defaults(CKO_PRIVATE_KEY) });
+      let privateAttributes = buildAttributes({ ...common, objectClass: CKO_PRIVATE_KEY, template: privateValues, defaults: policy.defaults(CKO_PRIVATE_KEY, pairTemplates) });
       policy.checkKeyChange({ operation: 'generate', attributes: publicAttributes, pairedWith: privateAttributes, mechanism: m, isSO: this.#isSO(s) });
       policy.checkKeyChange({ operation: 'generate', attributes: privateAttributes, pairedWith: publicAttributes, mechanism: m, isSO: this.#isSO(s) });
       const pair = await provider.generateKeyPair!(
@@ -1172,7 +1173,7 @@ export class Cryptoki implements CryptokiApiV3 {
       this.#checkWrite(s, values);
       const policy = this.#policy(token);
       let attributes = buildAttributes({
-        operation: 'unwrap', objectClass, keyType, template: values, isSO: this.#isSO(s), defaults: policy.defaults(objectClass),
+        operation: 'unwrap', objectClass, keyType, template: values, isSO: this.#isSO(s), defaults: policy.defaults(objectClass, [values]),
       });
       policy.checkKeyUse({ operation: 'unwrap', key: unwrapper.attrs(), mechanism: m });
       policy.checkKeyChange({ operation: 'unwrap', attributes, source: unwrapper.attrs(), mechanism: m, isSO: this.#isSO(s) });
@@ -1206,7 +1207,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const policy = this.#policy(token);
       let attributes = buildAttributes({
         operation: 'derive', objectClass, keyType, template: values, isSO: this.#isSO(s), base: base.attrs(),
-        defaults: policy.defaults(objectClass),
+        defaults: policy.defaults(objectClass, [values]),
       });
       policy.checkKeyUse({ operation: 'derive', key: base.attrs(), mechanism: m });
       policy.checkKeyChange({ operation: 'derive', attributes, source: base.attrs(), mechanism: m, isSO: this.#isSO(s) });

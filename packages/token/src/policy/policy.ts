@@ -34,8 +34,11 @@ export interface KeyUse {
 
 export interface Policy {
   readonly name: PolicyName;
-  /** Defaults that replace the attribute table's for new keys of this class. */
-  defaults(objectClass: number): ReadonlyMap<number, AttributeValue> | undefined;
+  /**
+   * Defaults that replace the attribute table's for a new key of this class. `templates` are the
+   * caller's templates of the operation (both halves of a key pair), when the defaults depend on them.
+   */
+  defaults(objectClass: number, templates?: readonly AttributeMap[]): ReadonlyMap<number, AttributeValue> | undefined;
   /** Throws a CkrError to refuse. */
   checkKeyChange(change: KeyChange): void;
   /** Throws a CkrError to refuse. */

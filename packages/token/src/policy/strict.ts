@@ -92,9 +92,23 @@ const DEFAULTS = new Map<number, ReadonlyMap<number, AttributeValue>>([
   ])],
 ]);
 
+/**
+ * When a template names no role at all, the key gets the roles that conflict with nothing — encrypt,
+ * decrypt, sign, verify — so a script written for any PKCS#11 token (where defaults grant every
+ * role) still encrypts and signs; wrap, unwrap and derive are always asked for explicitly.
+ */
+const DATA_ROLE_DEFAULTS = new Map<number, ReadonlyMap<number, AttributeValue>>([...DEFAULTS].map(([objectClass, defaults]) => {
+  const data = new Map(defaults);
+  for (const type of [CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN, CKA_VERIFY]) if (data.has(type)) data.set(type, true);
+  return [objectClass, data];
+}));
+
 export const strictPolicy: Policy = {
   name: 'strict',
-  defaults: (objectClass) => DEFAULTS.get(objectClass),
+  defaults(objectClass, templates = []) {
+    const asked = templates.some((t) => ROLE_ATTRIBUTES.some((type) => t.has(type)));
+    return (asked ? DEFAULTS : DATA_ROLE_DEFAULTS).get(objectClass);
+  },
   checkKeyChange,
   checkKeyUse,
 };
