@@ -12,5 +12,7 @@ export type { FacadeOptions, KeyAlgorithmLike, VhsmCryptoKeyPair } from './subtl
 export { facadeError, toFacadeError } from './subtle/errors.js';
 export type { FacadeError, WebCryptoErrorName } from './subtle/errors.js';
 export { KeyStorage, idOf } from './key-storage.js';
+export { CertStorage, parseCertificate } from './cert-storage.js';
+export type { CertSetOptions } from './cert-storage.js';
 export { findByUri, formatUri, parseUri, uriTemplate } from './uri.js';
 export type { ObjectTypeName, Pkcs11Uri } from './uri.js';
