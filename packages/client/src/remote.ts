@@ -1,7 +1,8 @@
 /**
- * The page side of the wire protocol: a CryptokiApiV3 whose every function posts one request and
- * resolves with its reply. Requests are pipelined (no waiting for earlier replies); failures are
- * rebuilt as Pkcs11Error with the worker's code, method and message.
+ * The page side of the wire protocol: a CryptokiApiV3 whose every function sends one request and
+ * resolves with its reply. Requests are pipelined (no waiting for earlier replies), and those made in
+ * one task leave together in one message; failures are rebuilt as Pkcs11Error with the worker's
+ * code, method and message.
  */
 import {
   CKR_ARGUMENTS_BAD, CKR_CRYPTOKI_NOT_INITIALIZED, CKR_DEVICE_ERROR, CKR_OK, FUNCTION_NAMES, isPkcs11Error, Pkcs11Error,
