@@ -4,7 +4,7 @@
  * PBKDF2 count, and connect() to the first signature (cold, reload, browser restart). Timing is
  * reported, never asserted; the runs do assert that every operation did what it should.
  *
- *   pnpm --filter @vhsm/bench run bench:chromium                          full run, ≈ 3 minutes
+ *   pnpm --filter @vhsm/bench run bench:chromium                          full run, ≈ 2 minutes
  *   VHSM_BENCH_SMOKE=1 pnpm --filter @vhsm/bench run bench:chromium       tiny counts, keeps it working
  *
  * Knobs (environment): BENCH_RUNS (≥ 5 outside smoke; default 7), BENCH_LOGIN_OBJECTS (default
@@ -32,7 +32,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (SMOKE ? 2 : 7));
 const LOGIN_OBJECTS = Number(process.env.BENCH_LOGIN_OBJECTS ?? (SMOKE ? 50 : 10_000));
 const TARGET_MS = Number(process.env.BENCH_TARGET_MS ?? (SMOKE ? 20 : 500));
 const MAX_OPS = 4096;
-/** The engine's default, which the packaged worker keeps: stated here to label the figures. */
+/** The engine's DEFAULT_PBKDF2_ITERATIONS, which the packaged worker keeps (a label: importing @vhsm/token here would need its build). */
 const PBKDF2_ITERATIONS = 600_000;
 const LANES = 16;
 
