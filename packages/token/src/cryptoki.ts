@@ -53,7 +53,8 @@ import type {
   VerifyOperation,
 } from './mechanisms/types.js';
 import type { MechanismRegistry } from './mechanisms/registry.js';
-import { decodeAttributes, encodeAttributes } from './sealing.js';
+import { encodeAttributes } from './sealing.js';
+import { packAttributes, unpackAttributes } from './attribute-codec.js';
 import type { SealAad } from './sealing.js';
 import { Session } from './session.js';
 import type { ActiveOperation, OperationKind } from './session.js';
@@ -1439,7 +1440,7 @@ export class Cryptoki implements CryptokiApiV3 {
     if (!object.sealedAttributes || !token.tokenKey || !record) throw ckr(CKR_USER_NOT_LOGGED_IN);
     const bytes = await this.engine.sealer.openBytes(token.tokenKey, object.sealedAttributes, { tokenId: record.tokenId, purpose: 'attributes', objectId: object.id })
       .catch(() => { throw ckr(CKR_GENERAL_ERROR, `object ${object.id} does not unseal: the record was altered`); });
-    object.attributes = new Map(decodeAttributes(bytes));
+    object.attributes = unpackAttributes(bytes);
   }
 
   /**
@@ -1541,7 +1542,7 @@ export class Cryptoki implements CryptokiApiV3 {
       return { ...base, attributes: stored, attributesTag };
     }
     if (!token.tokenKey) throw ckr(CKR_USER_NOT_LOGGED_IN);
-    const sealedAttributes = await this.engine.sealer.sealBytes(token.tokenKey, encodeAttributes([...attributes]),
+    const sealedAttributes = await this.engine.sealer.sealBytes(token.tokenKey, packAttributes(attributes),
       { tokenId: token.record.tokenId, purpose: 'attributes', objectId: id });
     return { ...base, sealedAttributes };
   }

@@ -9,11 +9,36 @@ import type { SealedBlob, StoredAttributes } from './store.js';
 
 const TK_USAGES: KeyUsage[] = ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'];
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export type SealAad = { tokenId: string; purpose: string; objectId?: number };
 
+/**
+ * "vhsm/1|tokenId|purpose|" as bytes, per token and purpose: the first find after login builds one
+ * AAD per private object, and encoding the whole string each time was a measurable share of it.
+ */
+const aadPrefixes = new Map<string, Map<string, Uint8Array>>();
+
+function aadPrefix(tokenId: string, purpose: string): Uint8Array {
+  let byPurpose = aadPrefixes.get(tokenId);
+  if (!byPurpose) {
+    // Token ids change only with C_InitToken; a bound keeps a long-lived engine from collecting them.
+    if (aadPrefixes.size >= 64) aadPrefixes.clear();
+    aadPrefixes.set(tokenId, (byPurpose = new Map()));
+  }
+  let prefix = byPurpose.get(purpose);
+  if (!prefix) byPurpose.set(purpose, (prefix = encoder.encode(`vhsm/1|${tokenId}|${purpose}|`)));
+  return prefix;
+}
+
 export function aadBytes({ tokenId, purpose, objectId }: SealAad): Uint8Array {
-  return encoder.encode(`vhsm/1|${tokenId}|${purpose}|${objectId ?? ''}`);
+  const prefix = aadPrefix(tokenId, purpose);
+  if (objectId === undefined) return prefix;
+  const digits = String(objectId);
+  const out = new Uint8Array(prefix.length + digits.length);
+  out.set(prefix);
+  for (let i = 0; i < digits.length; i++) out[prefix.length + i] = digits.charCodeAt(i);
+  return out;
 }
 
 function additionalData(aad: SealAad, bound: Uint8Array | undefined): Uint8Array {
@@ -152,7 +177,7 @@ export function encodeAttributes(attributes: StoredAttributes): Uint8Array {
 }
 
 export function decodeAttributes(bytes: Uint8Array): StoredAttributes {
-  const parsed = JSON.parse(new TextDecoder().decode(bytes)) as [number, Encoded][];
+  const parsed = JSON.parse(decoder.decode(bytes)) as [number, Encoded][];
   return parsed.map(([t, v]) => [t, decodeValue(v)]);
 }
 
