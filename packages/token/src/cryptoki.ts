@@ -29,7 +29,7 @@ import {
   CKU_CONTEXT_SPECIFIC, CKU_SO, CKU_USER, CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION,
   Pkcs11Error, CKM_AES_KEY_GEN, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EC_KEY_PAIR_GEN,
   CKM_GENERIC_SECRET_KEY_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_AES, CKK_EC, CKK_EC_EDWARDS, CKK_RSA,
-  CKA_COPYABLE, CKA_DESTROYABLE, CKR_ACTION_PROHIBITED,
+  CKA_COPYABLE, CKA_DESTROYABLE, CKR_ACTION_PROHIBITED, CKR_PIN_INVALID,
 } from '@vhsm/pkcs11';
 import type {
   Attribute, AttributeValue, CryptokiApiV3, EncryptMessageResult, GcmMessageParams, InterfaceInfo,
@@ -46,6 +46,8 @@ import { concat, hex } from './bytes.js';
 import { Engine, MAX_PIN_LENGTH, MIN_PIN_LENGTH } from './engine.js';
 import type { EngineOptions } from './engine.js';
 import { CkrError, ckr } from './errors.js';
+import { enrollUserFactor, isFactorPin, listUserFactors, removeUserFactor, resetUser, verifyUser } from './factors.js';
+import type { FactorInfo, UserFactor } from './factors.js';
 import { EngineObject, keyAccess, objectKind } from './objects.js';
 import type { KeyUse } from './policy/policy.js';
 import type {
@@ -134,6 +136,38 @@ export class Cryptoki implements CryptokiApiV3 {
       if (typeof provider !== 'object' || provider === null || typeof provider.on !== 'function') throw ckr(CKR_ARGUMENTS_BAD, 'provider: expected a TokenProvider');
       return this.engine.attached.attach(provider);
     }, false);
+  }
+
+  /**
+   * Enrol a login factor for the user (a security key's PRF output, see factors.ts): the user is
+   * logged in on this application and the session is read/write. Afterwards C_Login(CKU_USER,
+   * factorPin(id, secret)) logs the user in as the PIN does. The same id replaces its factor.
+   */
+  enrollUserFactor(session: number, factor: UserFactor): Promise<void> {
+    return this.#run('enrollUserFactor', async () => {
+      const token = this.#userWrite(session);
+      await token.exclusive(async () => {
+        await token.sync();
+        if (token.logins.get(this) !== 'user') throw ckr(CKR_USER_NOT_LOGGED_IN);
+        await enrollUserFactor(this.engine, token, factor);
+      });
+    });
+  }
+
+  removeUserFactor(session: number, id: Uint8Array): Promise<void> {
+    return this.#run('removeUserFactor', async () => {
+      const token = this.#userWrite(session);
+      await token.exclusive(() => removeUserFactor(this.engine, token, id));
+    });
+  }
+
+  /** The enrolled factors' credential ids and PRF salts (neither is secret): what a client needs to ask the key. */
+  listUserFactors(slot: number): Promise<FactorInfo[]> {
+    return this.#run('listUserFactors', async () => {
+      const token = this.#token(slot);
+      await token.sync();
+      return listUserFactors(token.record);
+    });
   }
 
   // ---------------------------------------------------------------- general purpose (§5.4)
@@ -321,7 +355,7 @@ export class Cryptoki implements CryptokiApiV3 {
           record.deviceKey, pinAad(record.tokenId, 'so', record.policy), true);
         if (!tk) throw ckr(CKR_GENERAL_ERROR, 'the SO record no longer opens');
         const { record: user } = await token.newPinRecord(pin, tk, record, 'user', true);
-        await token.setPinRecord('user', user);
+        await resetUser(this.engine, token, user);
       });
     });
   }
@@ -1285,6 +1319,15 @@ export class Cryptoki implements CryptokiApiV3 {
     return token;
   }
 
+  /** A read/write session of this application with the user logged in (factor enrolment). */
+  #userWrite(session: number): TokenState {
+    const s = this.#session(session);
+    const token = this.#tokenOf(s);
+    if (token.logins.get(this) !== 'user') throw ckr(CKR_USER_NOT_LOGGED_IN, 'log the user in first');
+    if (!s.readWrite) throw ckr(CKR_SESSION_READ_ONLY, 'factors change the token: use a read/write session');
+    return token;
+  }
+
   #policy(token: TokenState) {
     return this.engine.policyFor(token);
   }
@@ -1319,7 +1362,7 @@ export class Cryptoki implements CryptokiApiV3 {
       const pending = [...s.operations()].find(([, op]) => op.needsContextLogin);
       if (!pending) throw ckr(CKR_OPERATION_NOT_INITIALIZED, 'no operation needs context-specific login');
       if (current !== 'user') throw ckr(CKR_USER_NOT_LOGGED_IN);
-      await token.verifyPin('user', pin);
+      await verifyUser(this.engine, token, pin);
       pending[1].needsContextLogin = false;
       return;
     }
@@ -1329,7 +1372,7 @@ export class Cryptoki implements CryptokiApiV3 {
     if (owner === 'so' && [...this.#sessions.values()].some((x) => x.slot === s.slot && !x.readWrite)) {
       throw ckr(CKR_SESSION_READ_ONLY_EXISTS, 'close read-only sessions before the SO logs in');
     }
-    const { tokenKey, pinKey } = await token.verifyPin(owner, pin);
+    const { tokenKey, pinKey } = owner === 'user' ? await verifyUser(this.engine, token, pin) : await token.verifyPin(owner, pin);
     if (token.logins.has(this)) throw ckr(CKR_USER_ALREADY_LOGGED_IN); // a racing C_Login won
     token.logins.set(this, owner);
     token.tokenKey = tokenKey;
@@ -1755,6 +1798,8 @@ function pinArg(pin: unknown, name: string): string {
   const text = stringArg(pin, name);
   const length = [...text].length;
   if (length < MIN_PIN_LENGTH || length > MAX_PIN_LENGTH) throw ckr(CKR_PIN_LEN_RANGE, `${name}: ${MIN_PIN_LENGTH} to ${MAX_PIN_LENGTH} characters`);
+  // C_Login reads such a string as a security-key factor (factors.ts), so it can never be a PIN.
+  if (isFactorPin(text)) throw ckr(CKR_PIN_INVALID, `${name}: may not begin with "prf:"`);
   return text;
 }
 

@@ -18,6 +18,22 @@ export interface PinRecord {
   toBeChanged: boolean;
 }
 
+/**
+ * A login factor's copy of TK (a security key's WebAuthn PRF output, packages/token/src/factors.ts):
+ * TK wrapped under HKDF-SHA-256(PRF output), then encrypted under DK. The PRF output is not stored.
+ */
+export interface FactorRecord {
+  /** The WebAuthn credential id that produces the secret (not secret). */
+  id: Uint8Array;
+  /** Where the client evaluates PRF, kept for the client (not secret, not used by the engine). */
+  prfSalt?: Uint8Array;
+  /** HKDF salt. */
+  salt: Uint8Array;
+  /** AES-GCM(DK, iv, AES-KW(HKDF(secret), TK)); AAD names the token, its policy and the credential id. */
+  iv: Uint8Array;
+  sealedTokenKey: Uint8Array;
+}
+
 export interface TokenRecord {
   slot: number;
   /** Random id bound into every sealed blob's AAD, so records cannot move between tokens. */
@@ -29,6 +45,8 @@ export interface TokenRecord {
   deviceKey: CryptoKey;
   so: PinRecord;
   user?: PinRecord;
+  /** Other ways to log the user in; attempts count on `user.failures`. C_InitPIN drops them. */
+  factors?: FactorRecord[];
   /** Incremented by the store on every commit; lets engines sharing a store notice each other's writes. */
   generation: number;
 }
