@@ -24,7 +24,7 @@ export type { FidoCredential, HidEvents } from './fido.js';
 export { FIDO_USAGE_PAGE } from './hid.js';
 export type { HidDeviceLike } from './hid.js';
 export type { UsbDeviceLike, UsbEvents } from './usb.js';
-export { enrollPrf, prfPin, prfSecret } from './prf.js';
+export { enrollPrf, prfEnrollmentOf, prfFactor, prfPin, prfSecret } from './prf.js';
 export type { EnrollPrfOptions, PrfEnrollment } from './prf.js';
 export { hardwareSupport } from './support.js';
 export type { HardwareSupport } from './support.js';

@@ -2,10 +2,13 @@
  * A security key (or passkey) as a login factor through WebAuthn's PRF extension, which works on
  * ordinary pages where WebUSB and WebHID are closed to security keys. Enrolment makes a credential
  * and picks a salt; each unlock asks the authenticator for PRF(salt), a fixed 32-byte secret that
- * never exists outside the authenticator between unlocks. See docs/hardware.md for the design and
- * for what the engine still needs to make it a second factor beside the PIN.
+ * never exists outside the authenticator between unlocks. The engine keeps a copy of the token key
+ * wrapped under it beside the user PIN's (`cryptoki.enrollUserFactor`), and C_Login(CKU_USER,
+ * prfPin(enrollment, secret)) opens it: the PIN still works too. See docs/hardware.md.
  */
 import { CKR_ARGUMENTS_BAD, CKR_DEVICE_ERROR, CKR_FUNCTION_CANCELED, CKR_FUNCTION_NOT_SUPPORTED } from '@vhsm/pkcs11';
+import { factorPin } from '@vhsm/token';
+import type { FactorInfo, UserFactor } from '@vhsm/token';
 import { fail } from './errors.js';
 
 export interface PrfEnrollment {
@@ -57,10 +60,27 @@ export async function prfSecret(enrollment: PrfEnrollment, credentials: Credenti
   return new Uint8Array(ArrayBuffer.isView(first) ? first.buffer.slice(first.byteOffset, first.byteOffset + first.byteLength) : first);
 }
 
-/** The PRF secret as a PIN (64 hex characters, the engine's maximum): the key as the only factor. */
-export function prfPin(secret: Uint8Array): string {
+/**
+ * What C_Login(CKU_USER, …) takes to open the token with this credential's PRF secret:
+ * `prf:<credential id>:<secret>`, base64url. Workers and clients pass it like any PIN.
+ */
+export function prfPin(enrollment: Pick<PrfEnrollment, 'credentialId'>, secret: Uint8Array): string {
   if (secret.length !== 32) throw fail(CKR_ARGUMENTS_BAD, 'secret: expected 32 bytes');
-  return [...secret].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const idLength = enrollment.credentialId.length;
+  if (idLength === 0 || idLength > 1023) throw fail(CKR_ARGUMENTS_BAD, 'credentialId: expected 1 to 1023 bytes');
+  return factorPin(enrollment.credentialId, secret);
+}
+
+/** What `cryptoki.enrollUserFactor(session, …)` takes; the token keeps the salt for later unlocks. */
+export function prfFactor(enrollment: PrfEnrollment, secret: Uint8Array): UserFactor {
+  if (secret.length !== 32) throw fail(CKR_ARGUMENTS_BAD, 'secret: expected 32 bytes');
+  return { id: enrollment.credentialId, secret, prfSalt: enrollment.salt };
+}
+
+/** An enrolment back from `cryptoki.listUserFactors(slot)`, to ask the authenticator again (after a reload). */
+export function prfEnrollmentOf(factor: FactorInfo): PrfEnrollment {
+  if (!factor.prfSalt) throw fail(CKR_ARGUMENTS_BAD, 'this factor was enrolled without a PRF salt');
+  return { credentialId: new Uint8Array(factor.id), salt: new Uint8Array(factor.prfSalt) };
 }
 
 /** The user dismissing the prompt, or no matching credential, is a cancellation, not a device fault. */

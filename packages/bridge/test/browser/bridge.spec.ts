@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { CKS_RW_USER_FUNCTIONS } from '@vhsm/pkcs11';
+import { CKS_RO_USER_FUNCTIONS } from '@vhsm/pkcs11';
 import { build } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,7 +46,7 @@ test('PIV card through an injected USBDevice: login, certificate, 9A and 9C sign
   expect(result).toEqual({ slot: 1, sameCertificate: true, verified9a: true, verified9c: true, slotsAfterUnplug: [0] });
 });
 
-test('WebAuthn PRF unlock with the virtual authenticator', async ({ page }) => {
+test('WebAuthn PRF unlock with the virtual authenticator: the PRF output opens a real token beside its PIN, after a reload', async ({ page }) => {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -58,7 +58,10 @@ test('WebAuthn PRF unlock with the virtual authenticator', async ({ page }) => {
   await page.goto(`${origin}/`);
   await expect(page).toHaveTitle('ready');
   const result = await page.evaluate(() => (globalThis as unknown as { vhsmBridge: { prfFlow(): Promise<unknown> } }).vhsmBridge.prfFlow());
-  expect(result).toEqual({ length: 32, repeatable: true, saltMatters: true, wrongSecretRefused: 'CKR_PIN_INCORRECT', state: CKS_RW_USER_FUNCTIONS });
+  expect(result).toEqual({
+    length: 32, repeatable: true, saltMatters: true, wrongSecretRefused: 'CKR_PIN_INCORRECT', countedLow: true,
+    state: CKS_RO_USER_FUNCTIONS, signedWithKey: true, afterReset: 'CKR_PIN_INCORRECT', factorsAfterReset: 0,
+  });
 });
 
 test('an ordinary page of stock Chromium: WebUSB and WebHID exist, smart cards and FIDO over HID are not offered', async ({ page }) => {
