@@ -17,14 +17,22 @@ export function indexKey(value: AttributeValue | undefined): string | undefined 
   if (typeof value === 'number') return `n${value}`;
   if (value instanceof Uint8Array) {
     let s = 'b';
-    for (let i = 0; i < value.length; i += 4096) s += String.fromCharCode(...value.subarray(i, i + 4096));
+    // Ids are a few bytes: char by char beats spreading a subarray into fromCharCode.
+    if (value.length <= 64) for (let i = 0; i < value.length; i++) s += String.fromCharCode(value[i] as number);
+    else for (let i = 0; i < value.length; i += 4096) s += String.fromCharCode(...value.subarray(i, i + 4096));
     return s;
   }
   return undefined;
 }
 
+/**
+ * The objects with one indexed value: the object itself while it is the only one (labels and ids
+ * are mostly unique, and a Set per object was most of the cost of indexing 10 000 objects at login).
+ */
+type Bucket = EngineObject | Set<EngineObject>;
+
 export class ObjectTable extends Map<number, EngineObject> {
-  readonly #index = new Map<number, Map<string, Set<EngineObject>>>(INDEXED.map((type) => [type, new Map()]));
+  readonly #index = new Map<number, Map<string, Bucket>>(INDEXED.map((type) => [type, new Map()]));
   readonly #sealed = new Set<EngineObject>();
   readonly #watcher = (object: EngineObject, before: AttributeMap | undefined): void => {
     this.#remove(object, before);
@@ -60,16 +68,17 @@ export class ObjectTable extends Map<number, EngineObject> {
    * index bucket the template names, plus the sealed objects; every object when it names none.
    */
   candidates(wanted: AttributeMap): EngineObject[] {
-    let best: Set<EngineObject> | undefined;
+    let best: Bucket | undefined;
     for (const type of INDEXED) {
       if (!wanted.has(type)) continue;
       const key = indexKey(wanted.get(type));
       if (key === undefined) continue;
       const bucket = this.#index.get(type)?.get(key);
       if (!bucket) return [...this.#sealed];
-      if (!best || bucket.size < best.size) best = bucket;
+      if (!best || sizeOf(bucket) < sizeOf(best)) best = bucket;
     }
-    return best ? [...best, ...this.#sealed] : [...super.values()];
+    if (!best) return [...super.values()];
+    return best instanceof Set ? [...best, ...this.#sealed] : [best, ...this.#sealed];
   }
 
   #forget(object: EngineObject): void {
@@ -86,9 +95,10 @@ export class ObjectTable extends Map<number, EngineObject> {
     for (const [type, byValue] of this.#index) {
       const key = indexKey(attributes.get(type));
       if (key === undefined) continue;
-      let bucket = byValue.get(key);
-      if (!bucket) byValue.set(key, (bucket = new Set()));
-      bucket.add(object);
+      const bucket = byValue.get(key);
+      if (!bucket) byValue.set(key, object);
+      else if (bucket instanceof Set) bucket.add(object);
+      else if (bucket !== object) byValue.set(key, new Set([bucket, object]));
     }
   }
 
@@ -101,8 +111,16 @@ export class ObjectTable extends Map<number, EngineObject> {
       const key = indexKey(attributes.get(type));
       if (key === undefined) continue;
       const bucket = byValue.get(key);
-      bucket?.delete(object);
-      if (bucket?.size === 0) byValue.delete(key);
+      if (bucket === object) {
+        byValue.delete(key);
+      } else if (bucket instanceof Set) {
+        bucket.delete(object);
+        if (bucket.size === 1) byValue.set(key, bucket.values().next().value as EngineObject);
+      }
     }
   }
+}
+
+function sizeOf(bucket: Bucket): number {
+  return bucket instanceof Set ? bucket.size : 1;
 }

@@ -92,7 +92,37 @@ describe('ObjectTable', () => {
     expect(table.candidates(new Map())).toEqual([]);
   });
 
+  test('the bucket of a shared value follows objects joining and leaving it, one at a time', () => {
+    const table = new ObjectTable();
+    const ids = (wanted: string) => table.candidates(new Map([[CKA_LABEL, wanted as never]])).map((o) => o.id).sort((a, b) => a - b);
+    const a = object(1, [[CKA_LABEL, 'same']]);
+    const b = object(2, [[CKA_LABEL, 'same']]);
+    const c = object(3, [[CKA_LABEL, 'same']]);
+    table.set(1, a);
+    expect(ids('same')).toEqual([1]);
+    table.set(2, b);
+    table.set(3, c);
+    expect(ids('same')).toEqual([1, 2, 3]);
+    b.attributes = new Map([[CKA_LABEL, 'other']]);
+    expect(ids('same')).toEqual([1, 3]);
+    expect(ids('other')).toEqual([2]);
+    table.delete(1);
+    expect(ids('same')).toEqual([3]);
+    c.attributes = new Map([[CKA_LABEL, 'other']]);
+    expect(ids('same')).toEqual([]);
+    expect(ids('other')).toEqual([2, 3]);
+    // Setting the same object again, or the same attributes again, does not list it twice.
+    table.set(3, c);
+    c.attributes = new Map([[CKA_LABEL, 'other']]);
+    expect(ids('other')).toEqual([2, 3]);
+    table.delete(2);
+    table.delete(3);
+    expect(ids('other')).toEqual([]);
+  });
+
   test('index keys equal exactly when the values are equal', () => {
+    expect(indexKey(new Uint8Array(100).fill(7))).toBe(indexKey(new Uint8Array(100).fill(7)));
+    expect(indexKey(new Uint8Array(65))).not.toBe(indexKey(new Uint8Array(64)));
     expect(indexKey('1')).not.toBe(indexKey(1));
     expect(indexKey(Uint8Array.from([0x31]))).not.toBe(indexKey('1'));
     expect(indexKey(Uint8Array.from([1, 2]))).toBe(indexKey(Uint8Array.from([1, 2])));
