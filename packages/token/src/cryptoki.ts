@@ -113,7 +113,8 @@ export class Cryptoki implements CryptokiApiV3 {
   readonly #sessions = new Map<number, Session>();
   #nextSessionHandle = 1;
   readonly #handles = new Map<number, ObjectRef>();
-  readonly #handleOf = new Map<string, number>();
+  /** Handles by slot and kind (slot * 2 + token), then object id: number keys, no string built per lookup. */
+  readonly #handleOf = new Map<number, Map<number, number>>();
   #nextObjectHandle = 1;
   readonly #sessionObjects = new Map<number, EngineObject>();
   #registry: MechanismRegistry | undefined;
@@ -623,7 +624,8 @@ export class Cryptoki implements CryptokiApiV3 {
         }
         for (const o of candidates) {
           if (!canSee(state, { token: o.token, private: o.private })) continue;
-          await this.#unseal(token, o);
+          // Already unsealed above (or public): no await, which would cost a microtask per object.
+          if (!o.attributes) await this.#unseal(token, o);
           const attributes = o.attrs();
           let match = true;
           for (const [type, value] of wanted) {
@@ -1431,26 +1433,29 @@ export class Cryptoki implements CryptokiApiV3 {
     if (token.logins.has(this)) this.#logout(token);
   }
 
-  #refKey(o: { slot: number; id: number; token: boolean }): string {
-    return `${o.token ? 't' : 's'}:${o.slot}:${o.id}`;
+  #handlesOf(o: { slot: number; token: boolean }): Map<number, number> {
+    const kind = o.slot * 2 + (o.token ? 1 : 0);
+    let byId = this.#handleOf.get(kind);
+    if (!byId) this.#handleOf.set(kind, (byId = new Map()));
+    return byId;
   }
 
   #handleFor(o: EngineObject): number {
-    const key = this.#refKey(o);
-    let handle = this.#handleOf.get(key);
+    const byId = this.#handlesOf(o);
+    let handle = byId.get(o.id);
     if (handle === undefined) {
       handle = this.#nextObjectHandle++;
-      this.#handleOf.set(key, handle);
+      byId.set(o.id, handle);
       this.#handles.set(handle, { slot: o.slot, id: o.id, token: o.token });
     }
     return handle;
   }
 
   #forget(o: { slot: number; id: number; token: boolean }): void {
-    const key = this.#refKey(o);
-    const handle = this.#handleOf.get(key);
+    const byId = this.#handlesOf(o);
+    const handle = byId.get(o.id);
     if (handle !== undefined) {
-      this.#handleOf.delete(key);
+      byId.delete(o.id);
       this.#handles.delete(handle);
     }
   }
