@@ -16,3 +16,4 @@ export { CertStorage, parseCertificate } from './cert-storage.js';
 export type { CertSetOptions } from './cert-storage.js';
 export { findByUri, formatUri, parseUri, uriTemplate } from './uri.js';
 export type { ObjectTypeName, Pkcs11Uri } from './uri.js';
+export * from './friendly/index.js';
