@@ -125,11 +125,11 @@ export class Session {
   /** A key pair: `generateKeyPair('EC', { curve: 'P-256', label: 'signer', sign: true, verify: true })`. */
   async generateKeyPair<A extends KeyPairAlgorithm>(algorithm: A, options: KeyPairOptions<A>): Promise<FriendlyKeyPair> {
     const method = 'C_GenerateKeyPair';
-    const { publicKey = {}, privateKey = {}, ...rest } = options;
-    const shared: Record<string, unknown> = { ...rest };
-    for (const name of PAIR_PARAMETERS[algorithm] ?? []) delete shared[name as string];
     const generation = generationOf(KEY_PAIR_GENERATION, algorithm, method) as (p: unknown, method: string) => { mechanism: number; attributes: FriendlyAttributes };
+    const { publicKey = {}, privateKey = {}, ...rest } = options;
     const { mechanism, attributes } = generation(rest, method);
+    const shared: Record<string, unknown> = { ...rest };
+    for (const name of PAIR_PARAMETERS[algorithm]) delete shared[name as string];
     const halves = splitPair({ ...(shared as FriendlyAttributes), ...attributes }, method);
     const pair = await this.api.C_GenerateKeyPair(
       this.handle,
