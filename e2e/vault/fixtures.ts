@@ -100,7 +100,45 @@ export async function serveVault(config: object, out: string, closers: (() => Pr
   }
 }
 
-export const test = base.extend<{ apps: Apps }, { origins: Origins }>({
+/**
+ * The browser's third-party storage for the vault iframe:
+ * - 'allowed': a profile that allows third-party site data (cookie_controls_mode 0);
+ * - 'blocked': Chromium's default profile (third-party cookies blocked) as Playwright launches it,
+ *   with storage partitioning turned off: the iframe gets no storage at all;
+ * - 'partitioned': Chromium's default profile with Chromium's default storage partitioning: the
+ *   iframe gets storage partitioned by the top-level site;
+ * - 'granted': the same, where the browser already holds a storage-access grant for the vault's
+ *   site under the apps' site — what accepting Chromium's own prompt stores, a `storage_access`
+ *   content setting. (Headless Chromium cannot show that prompt; CDP Browser.setPermission only
+ *   overrides the permission's state: the handle's storage stays denied.)
+ */
+export type ThirdParty = 'allowed' | 'blocked' | 'partitioned' | 'granted';
+
+/** Playwright's --disable-features list without ThirdPartyStoragePartitioning (the last flag wins). */
+const PARTITIONING = `--disable-features=${[
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay', 'MediaRouter', 'PaintHolding', 'AvoidCorsURLLoaderRestartOnRedirect', 'OptimizationHints',
+  'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch',
+].join(',')}`;
+
+function preferences(thirdParty: ThirdParty, origins: Origins): object {
+  switch (thirdParty) {
+    case 'allowed':
+      return { profile: { cookie_controls_mode: 0 } };
+    case 'granted': {
+      // Grants are per (embedded site, top-level site): scheme and host, any port.
+      const site = (origin: string): string => `${new URL(origin).protocol}//${new URL(origin).hostname}`;
+      const key = `${site(origins.main.vault)},${site(origins.app1)}`;
+      return { profile: { content_settings: { exceptions: { storage_access: { [key]: { setting: 1 } } } } } };
+    }
+    default:
+      return {};
+  }
+}
+
+export const test = base.extend<{ apps: Apps; thirdParty: ThirdParty }, { origins: Origins }>({
+  thirdParty: ['allowed', { option: true }],
+
   // oxlint-disable-next-line no-empty-pattern
   origins: [async ({}, use) => {
     const dir = await mkdtemp(join(tmpdir(), 'vhsm-vault-e2e-'));
@@ -120,15 +158,15 @@ export const test = base.extend<{ apps: Apps }, { origins: Origins }>({
     }
   }, { scope: 'worker', timeout: 180_000 }],
 
-  // A fresh profile that allows third-party site data: with third-party cookies blocked (Chromium's
-  // default here) an iframe of another site gets no storage at all, and the vault's token lives in
-  // its (partitioned) third-party storage. docs/vault.md, "Third-party storage".
-  // oxlint-disable-next-line no-empty-pattern
-  apps: async ({}, use) => {
+  // A fresh profile per test, by default one that allows third-party site data: with third-party
+  // cookies blocked (Chromium's default here) and partitioning off (as Playwright launches it) an
+  // iframe of another site gets no storage unless granted. docs/vault.md, "Third-party storage".
+  apps: async ({ thirdParty, origins }, use) => {
     const profile = await mkdtemp(join(tmpdir(), 'vhsm-vault-profile-'));
     await mkdir(join(profile, 'Default'));
-    await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: 0 } }));
-    const context = await chromium.launchPersistentContext(profile, CHROMIUM);
+    await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences(thirdParty, origins)));
+    const context = await chromium.launchPersistentContext(profile,
+      thirdParty === 'partitioned' || thirdParty === 'granted' ? { ...CHROMIUM, args: [...CHROMIUM.args, PARTITIONING] } : CHROMIUM);
     const errors: string[] = [];
     const expected: RegExp[] = [];
     const seen = new Set<RegExp>();

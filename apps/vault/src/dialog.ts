@@ -11,7 +11,7 @@
  *   window the embedder cannot overlay or restyle.
  */
 import type { PinAnswer, PinRequest, VaultUi } from './gate.js';
-import { buildPromptForm } from './form.js';
+import { buildPromptForm, buildStoragePrompt } from './form.js';
 import type { Prompt, PromptForm } from './form.js';
 
 /** How long the prompt must have been visible before OK works (longer than a hand's reaction). */
@@ -57,6 +57,37 @@ export class VaultDialogs implements VaultUi {
 
   async askConsent(origin: string, action: 'sign'): Promise<boolean> {
     return (await this.#ask({ type: 'consent', origin, action })) === true;
+  }
+
+  /**
+   * The vault has no storage here: asks the user to let it use its own (the Storage Access API).
+   * `request` runs inside the click on Allow, the user activation the browser requires. Resolves
+   * what `request` resolved, or the reason there is none (declined, refused by the browser, not
+   * answered).
+   */
+  async askStorageAccess<T>(origin: string, request: () => Promise<T>): Promise<T | string> {
+    const idle = [...this.#root.childNodes];
+    this.#frame.show();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await new Promise<T | string>((resolve) => {
+        timer = setTimeout(() => resolve('nobody answered the vault\'s storage prompt'), PROMPT_TIMEOUT);
+        const parts = buildStoragePrompt(document, origin, location.origin);
+        this.#root.replaceChildren(parts.form);
+        parts.cancel.addEventListener('click', () => resolve('the user declined to let the vault use its storage'));
+        parts.form.addEventListener('submit', (event) => {
+          event.preventDefault();
+          if (!event.isTrusted) return;
+          parts.submit.disabled = true;
+          // Called synchronously within the click: the activation is what the browser checks.
+          request().then(resolve, (e: unknown) => resolve(`the browser refused the vault storage access (${(e as Error)?.name ?? 'Error'})`));
+        });
+      });
+    } finally {
+      clearTimeout(timer);
+      this.#root.replaceChildren(...idle);
+      this.#frame.hide();
+    }
   }
 
   async #ask(prompt: Prompt): Promise<Answer> {

@@ -114,3 +114,40 @@ export function buildPromptForm(doc: Document, prompt: Prompt): PromptForm {
     },
   };
 }
+
+/**
+ * The storage prompt: the vault's own origin (whose storage it is) and the embedding origin, each
+ * on a line of its own, and what allowing means.
+ */
+export function buildStoragePrompt(doc: Document, origin: string, vaultOrigin: string): Pick<PromptForm, 'form' | 'submit' | 'cancel'> {
+  const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string): HTMLElementTagNameMap[K] => {
+    const node = doc.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const form = el('form');
+  form.className = 'prompt';
+  const vault = el('p', vaultOrigin);
+  vault.className = 'origin';
+  vault.dataset.testid = 'vault-origin';
+  const embedder = el('p', origin);
+  embedder.className = 'origin';
+  embedder.dataset.testid = 'origin';
+  form.append(
+    el('h1', 'vhsm vault'),
+    el('p', 'Allow this vault to use its storage'),
+    vault,
+    el('p', 'Your browser keeps it from this page. Allowing lets the vault keep your keys there while it is embedded by'),
+    embedder,
+    el('p', 'Every site you allow shares the same vault; each still sees only its own keys.'),
+  );
+  const cancel = el('button', 'Not now');
+  cancel.type = 'button';
+  const submit = el('button', 'Allow');
+  submit.type = 'submit';
+  const buttons = el('div');
+  buttons.className = 'buttons';
+  buttons.append(cancel, submit);
+  form.append(buttons);
+  return { form, submit, cancel };
+}

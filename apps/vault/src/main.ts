@@ -2,28 +2,23 @@
  * The vault page (index.html), embedded by apps as an iframe. It waits for the handshake from its
  * parent, accepts it only from an allow-listed origin, and then serves that app through a VaultGate
  * in front of the vault's engine worker. One connection per iframe: the prompts belong to it.
+ * Where the browser gives the iframe no storage, the vault asks for it first (storage.ts).
  */
-import type { Endpoint } from '@vhsm/worker';
 import { CLIENT_LOCK_PREFIX } from '@vhsm/worker/protocol';
 import { CONFIG } from './config.js';
 import { VaultDialogs } from './dialog.js';
 import { VaultGate } from './gate.js';
 import { CONNECT, READY, UI } from './handshake.js';
 import { LocalRecords } from './records.js';
+import { accessGranted, accessSupported, ownStorage, requestStorage } from './storage.js';
+import type { VaultStorage } from './storage.js';
+import { serveUnavailable } from './unavailable.js';
 
 const allowed = new Set(CONFIG.origins);
 let connected = false;
 
-function engineEndpoint(): Endpoint {
-  if (typeof SharedWorker === 'function') {
-    return new SharedWorker(new URL('./engine-shared.ts', import.meta.url), { type: 'module', name: 'vhsm-vault' }).port;
-  }
-  return new Worker(new URL('./engine-dedicated.ts', import.meta.url), { type: 'module', name: 'vhsm-vault' });
-}
-
 /** A Web Lock held while this page lives: the engine ends the app's application once it is free. */
-async function holdLock(): Promise<string | undefined> {
-  const locks = globalThis.navigator?.locks;
+async function holdLock(locks: LockManager | undefined): Promise<string | undefined> {
   if (!locks) return undefined;
   const name = `${CLIENT_LOCK_PREFIX}${crypto.randomUUID()}`;
   await new Promise<void>((granted) => {
@@ -43,6 +38,41 @@ function ancestorsAllowed(): boolean {
   return true;
 }
 
+/**
+ * The vault's storage: the unpartitioned one where the browser holds a storage-access grant for it
+ * under this top-level site (no prompt needed), else its own if the browser gives the iframe any,
+ * else — after READY, so the app is connected and shows the iframe — the one the user allows in
+ * the vault's prompt. Until then, and for good if the user or the browser refuses, the app's calls
+ * fail with CKR_DEVICE_ERROR.
+ */
+async function openStorage(port: MessagePort, origin: string, dialogs: VaultDialogs): Promise<VaultStorage | undefined> {
+  if (accessSupported() && await accessGranted()) {
+    try {
+      return await requestStorage();
+    } catch {
+      // A grant whose storage the browser still denies (Chromium with partitioning turned off): as if none.
+    }
+  }
+  const own = await ownStorage();
+  if (own) return own;
+  if (!accessSupported()) {
+    serveUnavailable(port, 'this browser gives the vault no storage in this page and has no Storage Access API');
+    port.postMessage({ type: READY });
+    return undefined;
+  }
+  const waiting = serveUnavailable(port, 'the vault has no storage in this browser until the user allows it in the vault\'s prompt');
+  port.postMessage({ type: READY });
+  document.body.dataset.storage = 'asking';
+  const answer = await dialogs.askStorageAccess(origin, requestStorage);
+  if (typeof answer === 'string') {
+    document.body.dataset.storage = 'refused';
+    waiting.because(`the vault has no storage in this browser: ${answer}; connect again to ask again`);
+    return undefined;
+  }
+  waiting.stop();
+  return answer;
+}
+
 addEventListener('message', (event: MessageEvent) => {
   // Unknown origins, other windows and malformed messages get nothing, not even an error.
   if (connected || window.parent === window || event.source !== window.parent) return;
@@ -59,16 +89,21 @@ addEventListener('message', (event: MessageEvent) => {
     show: () => port.postMessage({ type: UI, visible: true }),
     hide: () => port.postMessage({ type: UI, visible: false }),
   }, CONFIG.dialog);
-  void holdLock().then((lockName) => {
-    const gate = new VaultGate(port, engineEndpoint(), {
+  void openStorage(port, origin, dialogs).then(async (storage) => {
+    if (!storage) return;
+    const lockName = await holdLock(storage.locks);
+    const ready = document.body.dataset.storage === 'asking';
+    const gate = new VaultGate(port, storage.engine(), {
       origin,
       granted: CONFIG.grants[origin] ?? [],
       consentToSign: CONFIG.consent.sign,
       ui: dialogs,
-      records: new LocalRecords(localStorage),
+      records: new LocalRecords(storage.localStorage),
       ...(lockName === undefined ? {} : { lockName }),
     });
-    port.postMessage({ type: READY });
+    // After a prompt the app already has READY.
+    if (!ready) port.postMessage({ type: READY });
+    document.body.dataset.storage = storage.kind;
     document.body.dataset.connected = gate.origin;
   });
 });

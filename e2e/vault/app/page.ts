@@ -48,11 +48,35 @@ async function rv<T>(call: Promise<T>): Promise<{ code: number; value?: T }> {
 const vaultOrigin = new URL(location.href).searchParams.get('vault') ?? '';
 
 const api = {
-  async connect(vault = vaultOrigin): Promise<{ code: number }> {
+  /** connect() and C_Initialize: `code` is connect()'s CK_RV, or C_Initialize's once connected. */
+  async connect(vault = vaultOrigin): Promise<{ code: number; connected?: true }> {
     const result = await rv(connect({ vault }));
     vhsm = result.value;
-    if (vhsm) await vhsm.pkcs11.C_Initialize();
-    return { code: result.code };
+    if (!vhsm) return { code: result.code };
+    const code = await api.initialize();
+    return code === 0 ? { code } : { code, connected: true };
+  },
+  /** C_Initialize; its CK_RV. */
+  async initialize(): Promise<number> {
+    return (await rv(p11().C_Initialize())).code;
+  },
+  /** C_GetSlotList's CK_RV. */
+  async slots(): Promise<number> {
+    return (await rv(p11().C_GetSlotList(false))).code;
+  },
+  /** The message of a failing C_GetSlotList (what the vault says to the app). */
+  async slotsMessage(): Promise<string> {
+    try {
+      await p11().C_GetSlotList(false);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  },
+  /** Whether the vault iframe is shown (the vault asked for the user). */
+  frameShown(): boolean {
+    const frame = document.querySelector<HTMLIFrameElement>('iframe[data-vhsm-vault]');
+    return frame !== null && frame.getBoundingClientRect().width > 0;
   },
   async close(): Promise<void> {
     await vhsm?.close();
