@@ -2,7 +2,7 @@
  * Fixtures for the vault tests. Apps on `localhost` origins (one build of e2e/vault/app served on
  * several ports), the vault (apps/vault built with an allow-list naming those origins) served by
  * `vite preview` on 127.0.0.1 with its real headers: two sites, so the browser treats the vault as a
- * cross-site iframe with partitioned storage. A fresh browser context per test. Any console error,
+ * cross-site iframe (its storage is the test's `thirdParty` option). A fresh browser context per test. Any console error,
  * page error or uncaught web error fails the test, except those a test declares it expects.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
