@@ -4,7 +4,7 @@
  * nothing, not even partitioned storage). The vault asks for its storage with the Storage Access
  * API; until it has it, the app's calls fail with CKR_DEVICE_ERROR. docs/vault.md, "Third-party storage".
  */
-import { CKR_DEVICE_ERROR } from '@vhsm/token';
+import { CKR_CRYPTOKI_NOT_INITIALIZED, CKR_DEVICE_ERROR } from '@vhsm/token';
 import type { BrowserContext, Page } from '@playwright/test';
 import { answerInFrame, expect, test, vaultFrame, vaultFrameOf } from './fixtures.js';
 
@@ -60,6 +60,68 @@ test.describe('third-party storage blocked', () => {
     // Nothing was stored anywhere, and the app's page still works.
     expect(await firstPartyDatabases(apps.context, main.vault)).not.toContain('vhsm-vault');
     expect(await page.evaluate(() => document.title)).toBe('vhsm vault e2e app');
+  });
+  test('Allow cannot be pressed while the app covers the storage prompt', async ({ apps, origins }) => {
+    const { app1, main } = origins;
+    apps.expectErrors(/^console: requestStorageAccess: /);
+    const page = await apps.open(app1, main.vault);
+    expect(await page.evaluate(() => window.vhsmVaultTest.connect())).toEqual({ code: CKR_DEVICE_ERROR, connected: true });
+    const allow = vaultFrame(page).getByRole('button', { name: 'Allow' });
+    await expect(allow).toBeEnabled();
+    await page.evaluate(() => window.vhsmVaultTest.overlay(true));
+    await expect(allow).toBeDisabled();
+    // Still disabled a while later: the overlay stays, so does the refusal.
+    await page.waitForTimeout(1000);
+    await expect(allow).toBeDisabled();
+    expect(await storageOf(page, main.vault)).toBe('asking');
+    // Uncovered, Allow works again (and this browser refuses, as above).
+    await page.evaluate(() => window.vhsmVaultTest.overlay(false));
+    await allow.click();
+    await expect.poll(() => page.evaluate(() => window.vhsmVaultTest.slotsMessage())).toContain('(NotAllowedError)');
+  });
+});
+
+/**
+ * Headless Chromium never grants storage access from a click (above), so this test stands in for the
+ * browser inside the vault's frame: its own storage throws as where blocked, and requestStorageAccess,
+ * called with a user activation, hands out the frame's real storage as the handle — with a Web Lock
+ * granted only after 1 s, the vault's slowest step before its gate takes the app's port over.
+ */
+test.describe('switching to the allowed storage', () => {
+  test('calls the app posts while the vault switches are all answered', async ({ apps, origins }) => {
+    const { app1, main } = origins;
+    await apps.context.addInitScript((vault) => {
+      if (location.origin !== vault || window.parent === window) return;
+      const storage = window.localStorage;
+      const locks = navigator.locks;
+      Object.defineProperty(window, 'localStorage', { configurable: true, get: () => {
+        throw new DOMException('blocked for the test', 'SecurityError');
+      } });
+      const handle = {
+        localStorage: storage,
+        locks: {
+          query: () => locks.query(),
+          request: (name: string, callback: LockGrantedCallback<unknown>) =>
+            new Promise((resolve) => setTimeout(resolve, 1000)).then(() => locks.request(name, callback)),
+        },
+        SharedWorker: (url: string | URL, options?: WorkerOptions) => new SharedWorker(url, options),
+      };
+      Object.defineProperty(document, 'requestStorageAccess', { value: () => navigator.userActivation.isActive
+        ? Promise.resolve(handle)
+        : Promise.reject(new DOMException('no user activation', 'NotAllowedError')) });
+    }, main.vault);
+    const page = await apps.open(app1, main.vault);
+    expect(await page.evaluate(() => window.vhsmVaultTest.connect())).toEqual({ code: CKR_DEVICE_ERROR, connected: true });
+    const flood = page.evaluate(() => window.vhsmVaultTest.flood());
+    await vaultFrame(page).getByRole('button', { name: 'Allow' }).click();
+    const codes = await flood;
+    // Refused while the vault had no storage, then the engine's own answer (not initialized yet); none lost.
+    expect(codes.filter((c) => c !== CKR_DEVICE_ERROR && c !== CKR_CRYPTOKI_NOT_INITIALIZED)).toEqual([]);
+    expect(codes.filter((c) => c === CKR_DEVICE_ERROR).length).toBeGreaterThan(50);
+    expect(codes.at(-1)).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
+    expect(await storageOf(page, main.vault)).toBe('granted');
+    expect(await page.evaluate(() => window.vhsmVaultTest.initialize())).toBe(0);
+    expect(await page.evaluate(() => window.vhsmVaultTest.protectedPath())).toBe(true);
   });
 });
 

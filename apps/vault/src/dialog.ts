@@ -8,7 +8,8 @@
  *   break, and only for trusted events while the vault's document has focus;
  * - where IntersectionObserver v2 is missing (or with `dialog: 'popup'`), the iframe shows only a
  *   button that opens a window of the vault's own origin, where the user answers: a top-level
- *   window the embedder cannot overlay or restyle.
+ *   window the embedder cannot overlay or restyle. The storage-access prompt is the exception: it
+ *   stays in the iframe (see askStorageAccess).
  */
 import type { PinAnswer, PinRequest, VaultUi } from './gate.js';
 import { buildPromptForm, buildStoragePrompt } from './form.js';
@@ -63,28 +64,36 @@ export class VaultDialogs implements VaultUi {
    * The vault has no storage here: asks the user to let it use its own (the Storage Access API).
    * `request` runs inside the click on Allow, the user activation the browser requires. Resolves
    * what `request` resolved, or the reason there is none (declined, refused by the browser, not
-   * answered).
+   * answered). Always in the iframe, even in popup mode: requestStorageAccess needs a user
+   * activation of this document, which a popup cannot give it. Allow is guarded like OK in the
+   * other prompts (visibility proof, trusted event, focus); without IntersectionObserver v2 it
+   * only waits VISIBLE_FOR ms after the prompt appears.
    */
   async askStorageAccess<T>(origin: string, request: () => Promise<T>): Promise<T | string> {
     const idle = [...this.#root.childNodes];
     this.#frame.show();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cleanups: (() => void)[] = [];
     try {
       return await new Promise<T | string>((resolve) => {
-        timer = setTimeout(() => resolve('nobody answered the vault\'s storage prompt'), PROMPT_TIMEOUT);
+        const timer = setTimeout(() => resolve('nobody answered the vault\'s storage prompt'), PROMPT_TIMEOUT);
+        cleanups.push(() => clearTimeout(timer));
         const parts = buildStoragePrompt(document, origin, location.origin);
         this.#root.replaceChildren(parts.form);
+        const guard = hasVisibilityTracking() ? guardVisibility(parts) : guardDelay(parts);
+        cleanups.push(guard.stop);
         parts.cancel.addEventListener('click', () => resolve('the user declined to let the vault use its storage'));
         parts.form.addEventListener('submit', (event) => {
           event.preventDefault();
-          if (!event.isTrusted) return;
+          if (!event.isTrusted || !guard.armed() || !document.hasFocus()) return;
+          // Answered once: the guard must not enable Allow again while the browser decides.
+          guard.stop();
           parts.submit.disabled = true;
           // Called synchronously within the click: the activation is what the browser checks.
           request().then(resolve, (e: unknown) => resolve(`the browser refused the vault storage access (${(e as Error)?.name ?? 'Error'})`));
         });
       });
     } finally {
-      clearTimeout(timer);
+      for (const cleanup of cleanups) cleanup();
       this.#root.replaceChildren(...idle);
       this.#frame.hide();
     }
@@ -181,8 +190,16 @@ function validAnswer(prompt: Prompt, answer: unknown): Answer {
   return { pin };
 }
 
+/** Whether a submit may count now; `stop` ends the watching. */
+interface Guard {
+  armed(): boolean;
+  stop(): void;
+}
+
+type Guarded = Pick<PromptForm, 'form' | 'submit'>;
+
 /** OK is enabled only while IntersectionObserver v2 has seen the prompt visible for VISIBLE_FOR ms. */
-function guardVisibility(parts: PromptForm): { armed(): boolean; stop(): void } {
+function guardVisibility(parts: Guarded): Guard {
   let since: number | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   parts.submit.disabled = true;
@@ -204,5 +221,20 @@ function guardVisibility(parts: PromptForm): { armed(): boolean; stop(): void } 
       clearTimeout(timer);
       observer.disconnect();
     },
+  };
+}
+
+/**
+ * Where IntersectionObserver v2 is missing and the prompt cannot move to a popup (storage access):
+ * Allow works VISIBLE_FOR ms after the prompt appeared, so a decoy cannot slide it under a click
+ * already on its way. It cannot tell whether the prompt is covered.
+ */
+function guardDelay(parts: Guarded): Guard {
+  const shown = performance.now();
+  parts.submit.disabled = true;
+  const timer = setTimeout(() => (parts.submit.disabled = false), VISIBLE_FOR);
+  return {
+    armed: () => performance.now() - shown >= VISIBLE_FOR,
+    stop: () => clearTimeout(timer),
   };
 }

@@ -13,6 +13,7 @@ import { LocalRecords } from './records.js';
 import { accessGranted, accessSupported, ownStorage, requestStorage } from './storage.js';
 import type { VaultStorage } from './storage.js';
 import { serveUnavailable } from './unavailable.js';
+import type { Unavailable } from './unavailable.js';
 
 const allowed = new Set(CONFIG.origins);
 let connected = false;
@@ -38,6 +39,12 @@ function ancestorsAllowed(): boolean {
   return true;
 }
 
+/** The storage the vault runs in, and the server answering the app until the gate takes over, if any. */
+interface Opened {
+  storage: VaultStorage;
+  waiting?: Unavailable;
+}
+
 /**
  * The vault's storage: the unpartitioned one where the browser holds a storage-access grant for it
  * under this top-level site (no prompt needed), else its own if the browser gives the iframe any,
@@ -45,16 +52,16 @@ function ancestorsAllowed(): boolean {
  * the vault's prompt. Until then, and for good if the user or the browser refuses, the app's calls
  * fail with CKR_DEVICE_ERROR.
  */
-async function openStorage(port: MessagePort, origin: string, dialogs: VaultDialogs): Promise<VaultStorage | undefined> {
+async function openStorage(port: MessagePort, origin: string, dialogs: VaultDialogs): Promise<Opened | undefined> {
   if (accessSupported() && await accessGranted()) {
     try {
-      return await requestStorage();
+      return { storage: await requestStorage() };
     } catch {
       // A grant whose storage the browser still denies (Chromium with partitioning turned off): as if none.
     }
   }
   const own = await ownStorage();
-  if (own) return own;
+  if (own) return { storage: own };
   if (!accessSupported()) {
     serveUnavailable(port, 'this browser gives the vault no storage in this page and has no Storage Access API');
     port.postMessage({ type: READY });
@@ -69,8 +76,7 @@ async function openStorage(port: MessagePort, origin: string, dialogs: VaultDial
     waiting.because(`the vault has no storage in this browser: ${answer}; connect again to ask again`);
     return undefined;
   }
-  waiting.stop();
-  return answer;
+  return { storage: answer, waiting };
 }
 
 addEventListener('message', (event: MessageEvent) => {
@@ -89,10 +95,13 @@ addEventListener('message', (event: MessageEvent) => {
     show: () => port.postMessage({ type: UI, visible: true }),
     hide: () => port.postMessage({ type: UI, visible: false }),
   }, CONFIG.dialog);
-  void openStorage(port, origin, dialogs).then(async (storage) => {
-    if (!storage) return;
+  void openStorage(port, origin, dialogs).then(async (opened) => {
+    if (!opened) return;
+    const { storage, waiting } = opened;
     const lockName = await holdLock(storage.locks);
-    const ready = document.body.dataset.storage === 'asking';
+    // The unavailable server answers until the gate listens, in the same task: the port, already
+    // started, would drop whatever the app posted in between.
+    waiting?.stop();
     const gate = new VaultGate(port, storage.engine(), {
       origin,
       granted: CONFIG.grants[origin] ?? [],
@@ -102,7 +111,7 @@ addEventListener('message', (event: MessageEvent) => {
       ...(lockName === undefined ? {} : { lockName }),
     });
     // After a prompt the app already has READY.
-    if (!ready) port.postMessage({ type: READY });
+    if (!waiting) port.postMessage({ type: READY });
     document.body.dataset.storage = storage.kind;
     document.body.dataset.connected = gate.origin;
   });

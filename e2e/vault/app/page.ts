@@ -6,8 +6,8 @@
  */
 import {
   CKA_CLASS, CKA_EC_PARAMS, CKA_EC_POINT, CKA_LABEL, CKA_SIGN, CKA_TOKEN, CKA_VERIFY, CKF_PROTECTED_AUTHENTICATION_PATH,
-  CKF_RW_SESSION, CKF_SERIAL_SESSION, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKU_SO, CKU_USER,
-  connect, isPkcs11Error,
+  CKF_RW_SESSION, CKF_SERIAL_SESSION, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA_SHA256, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_DEVICE_ERROR,
+  CKU_SO, CKU_USER, connect, isPkcs11Error,
 } from '@vhsm/client';
 import type { VhsmConnection, VhsmCryptoKeyPair } from '@vhsm/client';
 
@@ -63,6 +63,22 @@ const api = {
   /** C_GetSlotList's CK_RV. */
   async slots(): Promise<number> {
     return (await rv(p11().C_GetSlotList(false))).code;
+  },
+  /**
+   * C_GetSlotList posted every 10 ms, without waiting for answers, until one gets past the vault's
+   * CKR_DEVICE_ERROR (the vault switched to its storage): every call's CK_RV, -2 for one not
+   * answered within 5 s.
+   */
+  async flood(): Promise<number[]> {
+    const calls: Promise<number>[] = [];
+    let through = false;
+    for (let i = 0; i < 2000 && !through; i++) {
+      const call = Promise.race([api.slots(), new Promise<number>((resolve) => setTimeout(() => resolve(-2), 5000))]);
+      void call.then((code) => (through ||= code !== CKR_DEVICE_ERROR && code !== -2));
+      calls.push(call);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return Promise.all(calls);
   },
   /** The message of a failing C_GetSlotList (what the vault says to the app). */
   async slotsMessage(): Promise<string> {
