@@ -14,7 +14,8 @@ const pin = (failures = 0): PinRecord => ({
 
 async function tokenRecord(slot = 0): Promise<TokenRecord> {
   const deviceKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-  return { slot, tokenId: `t${slot}`, label: 'x', serialNumber: 'S', policy: 'strict', deviceKey, so: pin(), generation: 0 };
+  const tokenKeyCheck = { iv: new Uint8Array(12), data: new Uint8Array(16) };
+  return { slot, tokenId: `t${slot}`, label: 'x', serialNumber: 'S', policy: 'strict', deviceKey, so: pin(), tokenKeyCheck, generation: 0 };
 }
 
 const object = (id: number, slot = 0): ObjectRecord => ({ slot, id, private: false, attributes: [[3, `label ${id}`]], version: 1 });

@@ -61,7 +61,7 @@ import type { SealAad } from './sealing.js';
 import { Session } from './session.js';
 import type { ActiveOperation, OperationKind } from './session.js';
 import type { ObjectRecord, StoredMaterial } from './store.js';
-import { pinAad, publicAttributesAad } from './token.js';
+import { pinAad, publicAttributesAad, tokenKeyCheckAad } from './token.js';
 import type { PinOwner, TokenState } from './token.js';
 import type { TokenProvider } from './provider.js';
 
@@ -329,10 +329,11 @@ export class Cryptoki implements CryptokiApiV3 {
         const tokenId = hex(sealer.randomBytes(16));
         const policy = this.engine.policyName;
         const { record: so } = await token.newPinRecord(soPin, tokenKey, { deviceKey, tokenId, policy }, 'so', false);
+        const tokenKeyCheck = await sealer.sealBytes(tokenKey, new Uint8Array(), tokenKeyCheckAad(tokenId, policy));
         await token.commit({
           token: {
             slot: token.slot, tokenId, label: labelText, serialNumber: tokenId.slice(0, 16).toUpperCase(),
-            policy, deviceKey, so, generation: 0,
+            policy, deviceKey, so, tokenKeyCheck, generation: 0,
           },
           wipeObjects: true,
         });

@@ -86,6 +86,10 @@ async function factorKey(engine: Engine, secret: Uint8Array, salt: Uint8Array, t
   );
 }
 
+function samePinRecord(a: PinRecord | undefined, b: PinRecord | undefined): boolean {
+  return a !== undefined && b !== undefined && sameBytes(a.salt, b.salt) && sameBytes(a.sealedTokenKey, b.sealedTokenKey);
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -120,6 +124,7 @@ export async function verifyUser(engine: Engine, token: TokenState, pin: string)
     throw ckr(CKR_DEVICE_ERROR, 'the factor record does not open under this device key');
   }
   if (!tokenKey) throw ckr(CKR_PIN_INCORRECT);
+  await token.confirmTokenKey(tokenKey, before);
   // Forgive this attempt only: a held key must not wipe out the count of wrong PINs.
   token.record = await engine.store.updateToken(token.slot, (current) => {
     const user = current?.user;
@@ -163,15 +168,23 @@ export async function enrollUserFactor(engine: Engine, token: TokenState, factor
   const sealed = await engine.sealer.sealTokenKey(tk, kek, record.deviceKey, factorAad(record.tokenId, record.policy, id));
   const entry: FactorRecord = { id, salt, iv: sealed.iv, sealedTokenKey: sealed.data };
   if (factor.prfSalt) entry.prfSalt = new Uint8Array(factor.prfSalt);
-  let written = false;
+  let refusal: number | undefined;
   const after = await engine.store.updateToken(token.slot, (current) => {
-    if (!current || current.tokenId !== record.tokenId) return undefined;
+    refusal = CKR_USER_NOT_LOGGED_IN;
+    // The user PIN record that vouched for this login must still be the current one: an SO's
+    // C_InitPIN in between (another tab) is a reset that drops factors, not one to slip a new one past.
+    if (!current || current.tokenId !== record.tokenId || !samePinRecord(current.user, record.user)) return undefined;
     const kept = (current.factors ?? []).filter((f) => !sameBytes(f.id, id));
-    if (kept.length >= MAX_FACTORS) return undefined;
-    written = true;
+    if (kept.length >= MAX_FACTORS) {
+      refusal = CKR_DEVICE_MEMORY;
+      return undefined;
+    }
+    refusal = undefined;
     return { ...current, factors: [...kept, entry] };
   });
-  if (!written) throw ckr(after?.tokenId === record.tokenId ? CKR_DEVICE_MEMORY : CKR_USER_NOT_LOGGED_IN, 'the token changed during enrolment');
+  if (refusal !== undefined) {
+    throw ckr(refusal, refusal === CKR_DEVICE_MEMORY ? `at most ${MAX_FACTORS} factors per token` : 'the token or its user PIN changed during enrolment');
+  }
   token.record = after;
 }
 

@@ -47,6 +47,12 @@ export interface TokenRecord {
   user?: PinRecord;
   /** Other ways to log the user in; attempts count on `user.failures`. C_InitPIN drops them. */
   factors?: FactorRecord[];
+  /**
+   * AES-GCM under TK itself (no plaintext; AAD names the token and its policy). Whatever record opens
+   * a key must open this too, so a script that can use DK cannot slip in a PIN, factor or policy
+   * record around a TK of its own.
+   */
+  tokenKeyCheck: SealedBlob;
   /** Incremented by the store on every commit; lets engines sharing a store notice each other's writes. */
   generation: number;
 }

@@ -14,9 +14,14 @@ import { EngineObject } from './objects.js';
 import type { PolicyName } from './policy/policy.js';
 import { encodeAttributes } from './sealing.js';
 import type { SealAad, Sealer } from './sealing.js';
-import type { Commit, ObjectRecord, PinRecord, TokenRecord, TokenStore } from './store.js';
+import type { Commit, ObjectRecord, PinRecord, SealedBlob, TokenRecord, TokenStore } from './store.js';
 
 export type PinOwner = 'so' | 'user';
+
+/** What the TK check is bound to: the token and its policy (a policy edited in the record fails it). */
+export function tokenKeyCheckAad(tokenId: string, policy: PolicyName): SealAad {
+  return { tokenId, purpose: `tk-check:${policy}` };
+}
 
 /** What a public object's attribute tag is bound to. */
 export function publicAttributesAad(tokenId: string, objectId: number): SealAad {
@@ -173,12 +178,30 @@ export class TokenState {
       throw ckr(CKR_DEVICE_ERROR, 'the PIN record does not open under this device key');
     }
     if (!tokenKey) throw ckr(CKR_PIN_INCORRECT);
+    await this.confirmTokenKey(tokenKey, before);
     this.record = await this.#store.updateToken(this.slot, (current) => {
       const r = current?.[owner];
       return current && r ? { ...current, [owner]: { ...r, failures: 0 } } : undefined;
     });
     return { tokenKey, pinKey };
   }
+
+  /**
+   * Is this the token's TK? It must open the check sealed under TK at C_InitToken — the one this
+   * engine already verified, once it has (so a check rewritten since cannot vouch for another key).
+   */
+  async confirmTokenKey(tokenKey: CryptoKey, record: TokenRecord): Promise<void> {
+    const check = this.#verifiedCheck?.tokenId === record.tokenId ? this.#verifiedCheck.blob : record.tokenKeyCheck;
+    if (!check) throw ckr(CKR_DEVICE_ERROR, 'the token record has no key check');
+    try {
+      await this.#sealer.openBytes(tokenKey, check, tokenKeyCheckAad(record.tokenId, record.policy));
+    } catch {
+      throw ckr(CKR_DEVICE_ERROR, 'this record opens a key that is not the token key: the records were altered');
+    }
+    this.#verifiedCheck = { tokenId: record.tokenId, blob: check };
+  }
+
+  #verifiedCheck: { tokenId: string; blob: SealedBlob } | undefined;
 
   /**
    * Is this record one the engine wrote? Private records are sealed under TK (checked when they are
