@@ -227,21 +227,35 @@ function checkTrusted(attributes: AttributeMap): void {
   }
 }
 
+/**
+ * Keys that act on other keys (wrap, unwrap, derive) are private objects: their records are sealed
+ * under TK, while a public record's attributes — CKA_WRAP, CKA_LOCAL, CKA_TRUSTED — could be rewritten
+ * (and re-tagged with the device key) by a script that can write the token's storage.
+ */
+function requirePrivate(use: KeyUse): void {
+  if (use.key.get(CKA_PRIVATE) !== true) {
+    throw refuse(CKR_KEY_FUNCTION_NOT_PERMITTED, `keys that ${use.operation} are private objects under this policy (CKA_PRIVATE)`);
+  }
+}
+
 function checkKeyUse(use: KeyUse): void {
   const { mechanism: { mechanism } } = use;
   switch (use.operation) {
     case 'wrap':
+      requirePrivate(use);
       if (!WRAP_MECHANISMS.has(mechanism)) {
         throw refuse(CKR_MECHANISM_INVALID, `${ckmName(mechanism)} does not wrap under this policy`);
       }
       checkWrap(use.key, use.target ?? new Map());
       return;
     case 'unwrap':
+      requirePrivate(use);
       if (!UNWRAP_MECHANISMS.has(mechanism)) {
         throw refuse(CKR_MECHANISM_INVALID, `${ckmName(mechanism)} does not unwrap under this policy`);
       }
       return;
     case 'derive':
+      requirePrivate(use);
       if (FORBIDDEN_DERIVATIONS.has(mechanism)) {
         throw refuse(CKR_MECHANISM_INVALID, `${ckmName(mechanism)} reveals its base key's bytes`);
       }
