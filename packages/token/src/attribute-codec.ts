@@ -64,7 +64,8 @@ class Writer {
 }
 
 function writeNumber(w: Writer, n: number): void {
-  if (Number.isSafeInteger(n) && n >= 0) {
+  // -0 passes as a non-negative integer but must come back as -0: it goes as a float.
+  if (Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0)) {
     w.byte(UINT);
     w.uvar(n);
   } else {
@@ -131,6 +132,7 @@ class Reader {
       if (scale > 2 ** 49) throw ckr(CKR_GENERAL_ERROR, 'sealed attributes: a number is too long');
       const b = this.byte();
       n += (b & 0x7f) * scale;
+      if (n > Number.MAX_SAFE_INTEGER) throw ckr(CKR_GENERAL_ERROR, 'sealed attributes: a number is too large');
       if (b < 0x80) return n;
     }
   }
@@ -162,14 +164,22 @@ function truncated(): Error {
 
 /** Labels and ids are short ASCII: building the string directly beats a TextDecoder call. */
 function text(bytes: Uint8Array): string {
-  if (bytes.length > 64) return decoder.decode(bytes);
+  if (bytes.length > 64) return utf8(bytes);
   let s = '';
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i] as number;
-    if (c >= 0x80) return decoder.decode(bytes);
+    if (c >= 0x80) return utf8(bytes);
     s += String.fromCharCode(c);
   }
   return s;
+}
+
+function utf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw ckr(CKR_GENERAL_ERROR, 'sealed attributes: text is not UTF-8');
+  }
 }
 
 function readNumber(r: Reader, tag: number): number {
@@ -178,7 +188,8 @@ function readNumber(r: Reader, tag: number): number {
   throw ckr(CKR_GENERAL_ERROR, 'sealed attributes: a number was expected');
 }
 
-function readValue(r: Reader): AttributeValue {
+/** Templates nest one level (CKA_WRAP_TEMPLATE holds plain attributes); deeper is corruption. */
+function readValue(r: Reader, nested = false): AttributeValue {
   const tag = r.byte();
   switch (tag) {
     case FALSE: return false;
@@ -193,8 +204,9 @@ function readValue(r: Reader): AttributeValue {
       return out;
     }
     case NESTED: {
+      if (nested) throw ckr(CKR_GENERAL_ERROR, 'sealed attributes: templates nest one level only');
       const out: Attribute[] = [];
-      for (let n = r.uvar(); n > 0; n--) out.push({ type: r.uvar(), value: readValue(r) });
+      for (let n = r.uvar(); n > 0; n--) out.push({ type: r.uvar(), value: readValue(r, true) });
       return out;
     }
     default: throw ckr(CKR_GENERAL_ERROR, `sealed attributes: unknown value tag ${tag}`);

@@ -12,6 +12,8 @@ const MAX_TEMPLATE_LENGTH = 256;
 
 export type AttributeMap = Map<number, AttributeValue>;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Check one value against its attribute's kind and return an owned copy. */
 export function validateValue(type: number, value: unknown, nested = false): AttributeValue {
   const kind = attributeKind(type);
@@ -24,10 +26,12 @@ export function validateValue(type: number, value: unknown, nested = false): Att
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ULONG) {
         throw bad(`expected an integer 0..2^32-1, got ${describe(value)}`);
       }
-      return value;
+      return value === 0 ? 0 : value; // -0 is 0
     case 'string':
       if (typeof value === 'string') {
         if (value.length > MAX_ATTRIBUTE_BYTES) throw bad('too long');
+        // A lone surrogate has no UTF-8 form: it would not survive being stored.
+        if (LONE_SURROGATE.test(value)) throw bad('not well-formed Unicode (a lone surrogate)');
         return value;
       }
       if (value instanceof Uint8Array) return utf8(value, bad);

@@ -35,7 +35,9 @@ describe('sealed attribute formats', () => {
   });
 
   test('format 1 (JSON) records still read, to the same map', () => {
-    fc.assert(fc.property(attributeList.filter((l) => l.every(([, v]) => typeof v !== 'number' || Number.isFinite(v))), (list) => {
+    // JSON has no -0 (nor NaN/Infinity); attribute values never hold them (validateValue normalizes -0).
+    const jsonable = (v: AttributeValue) => typeof v !== 'number' || (Number.isFinite(v) && !Object.is(v, -0));
+    fc.assert(fc.property(attributeList.filter((l) => l.every(([, v]) => jsonable(v))), (list) => {
       expect(unpackAttributes(encodeAttributes(list))).toEqual(new Map(list));
     }));
   });
