@@ -36,7 +36,9 @@ describe('sealed attribute formats', () => {
 
   test('format 1 (JSON) records still read, to the same map', () => {
     // JSON has no -0 (nor NaN/Infinity); attribute values never hold them (validateValue normalizes -0).
-    const jsonable = (v: AttributeValue) => typeof v !== 'number' || (Number.isFinite(v) && !Object.is(v, -0));
+    const jsonable = (v: AttributeValue): boolean => Array.isArray(v)
+      ? v.every((x) => (typeof x === 'number' ? jsonable(x) : jsonable(x.value ?? new Uint8Array())))
+      : typeof v !== 'number' || (Number.isFinite(v) && !Object.is(v, -0));
     fc.assert(fc.property(attributeList.filter((l) => l.every(([, v]) => jsonable(v))), (list) => {
       expect(unpackAttributes(encodeAttributes(list))).toEqual(new Map(list));
     }));
